@@ -1,0 +1,16 @@
+"""nmf_numba: non-negative matrix factorisation with Numba-compiled kernels.
+
+>>> import numpy as np, nmf_numba as nn
+>>> X = np.random.default_rng(0).random((30, 20))
+>>> res = nn.nmf(X, n_components=4, random_state=0)
+>>> res.W.shape, res.H.shape
+((30, 4), (4, 20))
+"""
+
+from . import metrics
+from .init import initialize
+from .nmf import IterationInfo, NMFResult, nmf
+
+__version__ = "0.1.0"
+
+__all__ = ["nmf", "NMFResult", "IterationInfo", "initialize", "metrics", "__version__"]

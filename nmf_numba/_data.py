@@ -1,0 +1,141 @@
+"""The per-format data operator the solvers see.
+
+A fit holds the data twice, as ``X`` (m×n) and as ``Xᵀ`` (n×m), each wrapped in an operator with
+the same small interface, so that one solver half-step serves both factors::
+
+    op.shape, op.dtype
+    op.times(B)                      -> X B                      (rows×k)
+    op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
+    op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
+    op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F
+
+``A`` (rows×k) and ``B`` (cols×k) are the tall factors: ``X ≈ A Bᵀ``.  Everything that knows about
+scipy.sparse lives here or above; the kernels see plain arrays.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .kernels import csr as csr_k
+from .kernels import dense as dense_k
+
+# Rows of a dense model block A Bᵀ formed at once (bounds temporaries to ~32 MB of float64).
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def _row_blocks(n_rows, n_cols):
+    step = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(n_rows, start + step))
+
+
+def _frobenius_from_parts(sq_norm_x, A, XB, G):
+    """``‖X − A Bᵀ‖²`` from ``‖X‖²``, ``XB = X B`` and ``G = BᵀB`` in O(rows·k²), float64."""
+    A64 = A.astype(np.float64, copy=False)
+    cross = np.vdot(A64, XB.astype(np.float64, copy=False))
+    model = np.vdot(A64.T @ A64, G.astype(np.float64, copy=False))
+    return max(sq_norm_x - 2.0 * cross + model, 0.0)
+
+
+class DenseOp:
+    """A dense C-contiguous matrix in one orientation."""
+
+    def __init__(self, X):
+        self.X = X
+        self.shape = X.shape
+        self.dtype = X.dtype
+        self.sq_norm = dense_k.sum_sq(X.ravel())
+
+    def times(self, B):
+        return np.dot(self.X, B)
+
+    def mu_products(self, A, B, beta, eps):
+        dt = self.dtype.type
+        P = np.dot(A, B.T)
+        need_den = beta != 1
+        D = np.empty_like(P) if need_den else np.empty((0, 0), P.dtype)
+        dense_k.mu_ratio(self.X, P, D, dt(beta), dt(eps), need_den)
+        num = np.dot(P, B)
+        if need_den:
+            den = np.dot(D, B)
+        else:
+            den = np.repeat(B.sum(axis=0)[None, :], A.shape[0], axis=0)
+        return num, den
+
+    def beta_terms(self, A, B, beta, eps):
+        s = np.zeros(3)
+        for rows in _row_blocks(*self.shape):
+            P = np.dot(A[rows], B.T)
+            s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps))
+        return tuple(s)
+
+    def residual_sq(self, A, B):
+        total = 0.0
+        for rows in _row_blocks(*self.shape):
+            total += dense_k.residual_sq(self.X[rows], np.dot(A[rows], B.T))
+        return total
+
+
+class CsrOp:
+    """A canonical CSR matrix (sorted, no duplicates) in one orientation."""
+
+    def __init__(self, X):
+        self.X = X
+        self.shape = X.shape
+        self.dtype = X.dtype
+        self.args = (X.data, X.indices, X.indptr)
+        self.sq_norm = dense_k.sum_sq(X.data)
+
+    def times(self, B):
+        out = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
+        csr_k.spmm(*self.args, B, out)
+        return out
+
+    def mu_products(self, A, B, beta, eps):
+        dt = self.dtype.type
+        num = np.empty_like(A)
+        csr_k.mu_ratio_times(*self.args, A, B, dt(beta), dt(eps), num)
+        if beta == 1:
+            den = np.repeat(B.sum(axis=0)[None, :], A.shape[0], axis=0)
+        else:
+            # Σ_j (a_i·b_j)^(β−1) b_j runs over every entry, zero or not: done in row blocks
+            # with BLAS, never holding more than one block of the model.
+            den = np.empty_like(A)
+            for rows in _row_blocks(*self.shape):
+                P = np.dot(A[rows], B.T)
+                dense_k.pow_rows(P, dt(beta - 1), dt(eps), beta < 1)
+                np.dot(P, B, out=den[rows])
+        return num, den
+
+    def beta_terms(self, A, B, beta, eps):
+        s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps))
+        if beta == 1:
+            s3 = float(np.dot(A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
+        elif beta == 0:
+            s3 = 0.0
+        else:
+            s3 = 0.0
+            for rows in _row_blocks(*self.shape):
+                P = np.dot(A[rows], B.T).astype(np.float64)
+                s3 += float(np.sum(P**beta))
+        return s1, s2, s3
+
+    def residual_sq(self, A, B):
+        return _frobenius_from_parts(self.sq_norm, A, self.times(B), np.dot(B.T, B))
+
+
+class Data:
+    """The data of one fit: the operator for ``X`` and the one for ``Xᵀ``, built once."""
+
+    def __init__(self, X):
+        if sp.issparse(X):
+            self.X_op = CsrOp(X)
+            Xt = X.T.tocsr()
+            Xt.sort_indices()
+            self.Xt_op = CsrOp(Xt)
+        else:
+            self.X_op = DenseOp(X)
+            self.Xt_op = DenseOp(np.ascontiguousarray(X.T))
+        self.shape = X.shape
+        self.dtype = X.dtype
+        self.sq_norm = self.X_op.sq_norm

@@ -1,0 +1,172 @@
+"""Input checks with messages a user can act on.  Nothing here modifies its input."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array
+
+from .losses import BETA_LOSSES
+
+SOLVERS = ("auto", "mu", "cd")
+INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
+
+
+def _check_compressed_structure(X, name):
+    """Reject CSR/CSC/COO index arrays that would make a kernel read out of bounds."""
+    n_major, n_minor = X.shape if X.format == "csr" else X.shape[::-1]
+    fmt = X.format.upper()
+    if X.format == "coo":
+        row, col = np.asarray(X.row), np.asarray(X.col)
+        if row.shape != col.shape or row.shape != np.shape(X.data):
+            raise ValueError(f"{name}: COO row, col and data arrays have different lengths.")
+        for idx, size, what in ((row, X.shape[0], "row"), (col, X.shape[1], "column")):
+            if idx.size and (idx.min() < 0 or idx.max() >= size):
+                raise ValueError(
+                    f"{name}: COO {what} indices must lie in [0, {size}); found values in "
+                    f"[{idx.min()}, {idx.max()}]. Fix the indices or the shape."
+                )
+        return
+    indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+    if indptr.ndim != 1 or indptr.shape[0] != n_major + 1:
+        raise ValueError(
+            f"{name}: {fmt} indptr has length {indptr.shape[0]}, expected {n_major + 1} for "
+            f"shape {X.shape}."
+        )
+    if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{name}: {fmt} indptr must start at 0 and be non-decreasing.")
+    if indptr[-1] > indices.shape[0] or indptr[-1] > np.shape(X.data)[0]:
+        raise ValueError(
+            f"{name}: {fmt} indptr[-1] = {indptr[-1]} exceeds the number of stored entries "
+            f"(indices: {indices.shape[0]}, data: {np.shape(X.data)[0]})."
+        )
+    used = indices[: indptr[-1]]
+    if used.size and (used.min() < 0 or used.max() >= n_minor):
+        raise ValueError(
+            f"{name}: {fmt} indices must lie in [0, {n_minor}); found values in "
+            f"[{used.min()}, {used.max()}]. Fix the indices or the shape."
+        )
+
+
+def _check_non_negative(values, name):
+    n_neg = int(np.count_nonzero(values < 0))
+    if n_neg:
+        raise ValueError(
+            f"Negative values in {name}: {n_neg} entr{'y is' if n_neg == 1 else 'ies are'} < 0 "
+            f"(minimum {values.min():g}). NMF needs non-negative data: shift or clip it first."
+        )
+
+
+def check_data(X, name="X"):
+    """Return X as a C-contiguous float ndarray or a canonical CSR matrix (float32/float64).
+
+    The input is never modified: any conversion, cast or canonicalisation works on a copy, and an
+    input that needs none is returned as is.
+    """
+    if sp.issparse(X):
+        if X.format in ("csr", "csc", "coo"):
+            _check_compressed_structure(X, name)
+        else:
+            X = X.tocsr()
+    elif isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(f"{name} must be a 2-D array-like or a scipy.sparse matrix, got {X!r}.")
+    X = check_array(
+        X,
+        accept_sparse="csr",
+        dtype=(np.float64, np.float32),
+        order="C",
+        ensure_all_finite=True,
+        ensure_2d=True,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+        input_name=name,
+    )
+    if sp.issparse(X):
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()  # also sorts the indices
+        if isinstance(X, sp.sparray):
+            X = sp.csr_matrix(X)
+        _check_non_negative(X.data, name)
+    else:
+        _check_non_negative(X, name)
+    return X
+
+
+def check_beta_loss(beta_loss):
+    if isinstance(beta_loss, str):
+        if beta_loss not in BETA_LOSSES:
+            raise ValueError(
+                f"Invalid beta_loss {beta_loss!r}: use one of {sorted(BETA_LOSSES)} or a float."
+            )
+        return BETA_LOSSES[beta_loss]
+    if isinstance(beta_loss, bool) or not isinstance(beta_loss, numbers.Real):
+        raise TypeError(
+            f"beta_loss must be one of {sorted(BETA_LOSSES)} or a real number, got {beta_loss!r}."
+        )
+    beta = float(beta_loss)
+    if not np.isfinite(beta):
+        raise ValueError(f"beta_loss must be finite, got {beta_loss!r}.")
+    return beta
+
+
+def check_zeros_for_beta(X, beta):
+    """β ≤ 0 is undefined where X has zeros (x log x, x/v terms with x = 0 and v → 0)."""
+    if beta > 0:
+        return
+    if sp.issparse(X):
+        has_zero = X.nnz < X.shape[0] * X.shape[1] or np.any(X.data == 0)
+    else:
+        has_zero = bool(np.any(X == 0))
+    if has_zero:
+        raise ValueError(
+            f"beta_loss={beta:g} (<= 0) is undefined when X contains zeros, and a sparse X "
+            "stores zeros implicitly. Add a small positive value to X, or use beta_loss > 0."
+        )
+
+
+def check_solver(solver, beta):
+    from .solvers import SUPPORTED_BETA
+
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(f"Invalid solver {solver!r}: use one of {list(SOLVERS)}.")
+    if solver == "auto":
+        return "cd" if beta == 2 else "mu"
+    supports, words = SUPPORTED_BETA[solver]
+    if not supports(beta):
+        raise ValueError(
+            f"solver={solver!r} supports {words}; got beta_loss={beta:g}. Use solver='mu' for "
+            "other beta losses."
+        )
+    return solver
+
+
+def check_int(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_real(value, name, minimum, allow_none=False, strict=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}.")
+    if value < minimum or (strict and value == minimum):
+        op = ">" if strict else ">="
+        raise ValueError(f"{name} must be {op} {minimum}, got {value}.")
+    return float(value)
+
+
+def check_factor(A, shape, dtype, name):
+    """Validate a user-given factor (initial W or H, or a factor passed to a metric); return a
+    fresh C-contiguous array of ``dtype``."""
+    if sp.issparse(A):
+        raise TypeError(f"{name} must be a dense array, got a sparse matrix.")
+    A = check_array(A, dtype=None, ensure_all_finite=True, input_name=name, ensure_min_samples=1)
+    if A.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {A.shape}, expected {tuple(shape)}.")
+    _check_non_negative(A, name)
+    return np.array(A, dtype=dtype, order="C", copy=True)

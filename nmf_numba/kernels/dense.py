@@ -1,0 +1,176 @@
+"""Kernels on dense, C-contiguous 2-D arrays.
+
+Conventions shared by every kernel here:
+
+* factors are "tall": ``A`` is rows×k and the model is ``X ≈ A Bᵀ``;
+* ``P`` is a dense block of the model ``A Bᵀ`` computed by BLAS before the kernel runs;
+* scalars arrive already cast to the arrays' dtype, so float32 stays float32;
+* reductions go through per-row partial sums added up serially, so a result does not depend on
+  how rows were scheduled on threads.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._numba import PARALLEL
+
+
+@njit(**PARALLEL)
+def hals_sweep(A, G, XB):
+    """One cyclic coordinate-descent (HALS) sweep over the columns of ``A``, in place.
+
+    Minimises ``½‖X − A Bᵀ‖²`` one coordinate at a time, given ``G = BᵀB`` and ``XB = X B``.
+    Rows are independent, so a row loop outside the column loop gives the same numbers as
+    scikit-learn's column-outer ``_update_cdnmf_fast`` (with ``shuffle=False``).
+    """
+    n_rows, k = A.shape
+    zero = A.dtype.type(0)
+    for i in prange(n_rows):
+        for t in range(k):
+            hess = G[t, t]
+            if hess == zero:
+                continue
+            grad = -XB[i, t]
+            for r in range(k):
+                grad += G[t, r] * A[i, r]
+            new = A[i, t] - grad / hess
+            A[i, t] = new if new > zero else zero
+
+
+@njit(**PARALLEL)
+def mu_apply(A, num, den, gamma, eps, zero_below):
+    """Multiplicative update ``A ← A ⊙ (num ⊘ den)^γ`` in place.
+
+    A zero denominator is replaced by ``eps`` (scikit-learn's rule), and entries that end below
+    ``zero_below`` are set to exactly zero (scikit-learn does this for β ≤ 1 for stability).
+    """
+    n_rows, k = A.shape
+    one = A.dtype.type(1)
+    zero = A.dtype.type(0)
+    for i in prange(n_rows):
+        for t in range(k):
+            d = den[i, t]
+            if d == zero:
+                d = eps
+            ratio = num[i, t] / d
+            if gamma != one:
+                ratio = ratio**gamma
+            a = A[i, t] * ratio
+            A[i, t] = zero if a < zero_below else a
+
+
+@njit(**PARALLEL)
+def mu_ratio(X, P, D, beta, eps, need_den):
+    """The elementwise part of a β-divergence MU step, in place on ``P = A Bᵀ``.
+
+    On return ``P`` holds ``X ⊙ P^(β−2)`` (the matrix that, times B, is the numerator) and, if
+    ``need_den``, ``D`` holds ``P^(β−1)`` (times B, the denominator).  Guards follow
+    scikit-learn: P is clipped at ``eps`` before a negative power (β < 2 for the numerator,
+    β < 1 for the denominator).
+    """
+    n_rows, n_cols = P.shape
+    one = P.dtype.type(1)
+    two = P.dtype.type(2)
+    zero = P.dtype.type(0)
+    for i in prange(n_rows):
+        for j in range(n_cols):
+            p = P[i, j]
+            if need_den:
+                d = p
+                if beta < one and d < eps:
+                    d = eps
+                D[i, j] = d ** (beta - one)
+            if beta < two and p < eps:
+                p = eps
+            x = X[i, j]
+            if beta == one:
+                P[i, j] = x / p
+            elif beta == zero:
+                P[i, j] = x / (p * p)
+            else:
+                P[i, j] = x * p ** (beta - two)
+
+
+@njit(**PARALLEL)
+def beta_terms(X, P, beta, eps):
+    """Sums that make up the β-divergence ``D_β(X | P)`` for β ∉ {2}, in float64.
+
+    Entries with ``x ≤ eps`` are skipped and ``P`` is clipped at ``eps`` (scikit-learn's
+    definition).  Returns ``(s1, s2, s3)``:
+
+    * β = 1: ``Σ x log(x/p)``, ``Σ x``, ``Σ_all P``
+    * β = 0: ``Σ x/p``, ``Σ log(x/p)``, 0
+    * other: ``Σ x^β``, ``Σ x p^(β−1)``, ``Σ_all P^β`` (unclipped, over every entry)
+    """
+    n_rows, n_cols = P.shape
+    part = np.zeros((n_rows, 3))
+    for i in prange(n_rows):
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(n_cols):
+            p = np.float64(P[i, j])
+            x = np.float64(X[i, j])
+            if beta == 1.0:
+                s3 += p
+            elif beta != 0.0:
+                s3 += p**beta
+            if x <= eps:
+                continue
+            if p < eps:
+                p = eps
+            if beta == 1.0:
+                s1 += x * np.log(x / p)
+                s2 += x
+            elif beta == 0.0:
+                s1 += x / p
+                s2 += np.log(x / p)
+            else:
+                s1 += x**beta
+                s2 += x * p ** (beta - 1.0)
+        part[i, 0] = s1
+        part[i, 1] = s2
+        part[i, 2] = s3
+    return part[:, 0].sum(), part[:, 1].sum(), part[:, 2].sum()
+
+
+@njit(**PARALLEL)
+def residual_sq(X, P):
+    """``‖X − P‖²_F`` in float64, without a temporary."""
+    n_rows, n_cols = P.shape
+    part = np.zeros(n_rows)
+    for i in prange(n_rows):
+        s = 0.0
+        for j in range(n_cols):
+            r = np.float64(X[i, j]) - np.float64(P[i, j])
+            s += r * r
+        part[i] = s
+    return part.sum()
+
+
+@njit(**PARALLEL)
+def pow_rows(P, exponent, eps, clip):
+    """In place ``P ← max(P, eps)^exponent`` (clip only if ``clip``)."""
+    n_rows, n_cols = P.shape
+    for i in prange(n_rows):
+        for j in range(n_cols):
+            p = P[i, j]
+            if clip and p < eps:
+                p = eps
+            P[i, j] = p**exponent
+
+
+@njit(**PARALLEL)
+def sum_sq(x):
+    """``Σ x²`` of a 1-D array, accumulated in float64."""
+    n = x.shape[0]
+    n_chunks = 64 if n >= 65536 else 1
+    part = np.zeros(n_chunks)
+    step = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        s = 0.0
+        for p in range(c * step, min(n, (c + 1) * step)):
+            v = np.float64(x[p])
+            s += v * v
+        part[c] = s
+    return part.sum()

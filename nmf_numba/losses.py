@@ -1,0 +1,41 @@
+"""β-divergences between X and the model W H, dense and CSR, never densifying X.
+
+The definitions are scikit-learn's (``sklearn.decomposition._nmf._beta_divergence``):
+
+* β = 2: ``½ ‖X − WH‖²_F``;
+* β = 1 (generalised Kullback-Leibler): ``Σ x log(x / v) − x + v``;
+* β = 0 (Itakura-Saito): ``Σ x / v − log(x / v) − 1``;
+* other β: ``Σ (x^β + (β−1) v^β − β x v^(β−1)) / (β(β−1))``,
+
+where ``v`` is an entry of WH.  For β ≠ 2 entries with ``x ≤ EPSILON`` are left out of the
+x-dependent terms and ``v`` is clipped at ``EPSILON`` there, ``EPSILON`` being float32's machine
+epsilon, exactly as scikit-learn does, so the numbers can be compared with it directly.
+"""
+
+import numpy as np
+
+__all__ = ["EPSILON", "beta_loss_to_float", "divergence"]
+
+# scikit-learn's guard against division by zero and negative powers of zero (for every dtype).
+EPSILON = float(np.finfo(np.float32).eps)
+
+BETA_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+
+
+def beta_loss_to_float(beta_loss):
+    """Map a β-loss name or number to the float β (no validation; see ``_validation``)."""
+    if isinstance(beta_loss, str):
+        return BETA_LOSSES[beta_loss]
+    return float(beta_loss)
+
+
+def divergence(op, A, B, beta):
+    """``D_β(X | A Bᵀ)`` for a data operator ``op`` of ``X`` and tall factors ``A``, ``B``."""
+    if beta == 2:
+        return 0.5 * op.residual_sq(A, B)
+    s1, s2, s3 = op.beta_terms(A, B, beta, EPSILON)
+    if beta == 1:
+        return s1 + s3 - s2
+    if beta == 0:
+        return s1 - op.shape[0] * op.shape[1] - s2
+    return (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))

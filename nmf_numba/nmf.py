@@ -1,0 +1,224 @@
+"""The orchestration: ``nmf()`` validates, initialises, owns the iteration loop and the stopping
+rules, and calls one solver half-step per factor per iteration."""
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import _validation
+from ._data import Data, _frobenius_from_parts
+from .init import check_n_components, initialize
+from .losses import divergence
+from .solvers import cd, mu
+
+__all__ = ["nmf", "NMFResult", "IterationInfo"]
+
+# For beta != 2 an objective evaluation costs about as much as an update (the model must be
+# formed at every stored entry), so it is checked every _CHECK_EVERY_BETA iterations, as
+# scikit-learn does.  For beta = 2 it is a by-product of the update and checked every iteration.
+_CHECK_EVERY_BETA = 10
+
+
+@dataclass
+class NMFResult:
+    """What :func:`nmf` returns.
+
+    Attributes
+    ----------
+    W : ndarray (n_samples, n_components)
+    H : ndarray (n_components, n_features)
+    n_iter : int
+        Iterations run (one iteration updates W, then H).
+    converged : bool
+        True when the ``tol`` rule stopped the run.
+    stop_reason : str
+        Which rule stopped the run: "tol", "max_iter", "time_limit" or "callback".
+    loss : float
+        Final objective: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
+    reconstruction_err : float
+        ``sqrt(2 · loss)``: scikit-learn's ``reconstruction_err_`` (the Frobenius norm of the
+        residual for β = 2).
+    history : dict of equal-length ndarrays
+        "iteration", "time" (seconds since the call started) and "objective", one entry per
+        objective check, starting with the initialisation (iteration 0).
+    beta : float
+    solver : str
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    loss: float
+    reconstruction_err: float
+    history: dict = field(repr=False)
+    beta: float = 2.0
+    solver: str = "cd"
+
+
+@dataclass
+class IterationInfo:
+    """Passed to ``callback`` after each objective check.  ``W`` and ``H`` are copies."""
+
+    iteration: int
+    elapsed: float
+    objective: float
+    W: np.ndarray
+    H: np.ndarray
+
+
+def nmf(
+    X,
+    n_components=None,
+    *,
+    beta_loss="frobenius",
+    solver="auto",
+    init="auto",
+    max_iter=200,
+    tol=1e-4,
+    time_limit=None,
+    callback=None,
+    random_state=None,
+    verbose=False,
+):
+    """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
+
+    Parameters
+    ----------
+    X : array-like or scipy.sparse matrix/array, shape (n_samples, n_features)
+        Non-negative data; rows are samples.  Integers and booleans become float64; float32 stays
+        float32 throughout.  Sparse input is used as CSR and never densified.
+    n_components : int or None
+        Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
+    beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
+        The β of the β-divergence minimised (2, 1, 0 for the names).
+    solver : {"auto", "mu", "cd"}
+        "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2).
+        "auto": "cd" for β = 2, else "mu".
+    init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar"} or tuple (W0, H0)
+        Initialisation; see :func:`nmf_numba.init.initialize`.  W0/H0 are copied, never modified.
+    max_iter : int
+        Maximum number of iterations (each updates W then H).
+    tol : float
+        Relative-decrease tolerance.  At each objective check the run stops when
+        ``(f_prev − f) / f_init < tol``, where ``f`` is the current objective, ``f_prev`` the
+        one at the previous check and ``f_init`` the one at the initialisation.  The objective is
+        checked every iteration for β = 2 and every 10 iterations otherwise.  ``tol=0`` disables
+        the rule.
+    time_limit : float or None
+        Stop after this many seconds (checked after every iteration).
+    callback : callable or None
+        ``callback(info: IterationInfo)`` after every objective check; returning True stops.
+    random_state : None, int, numpy RandomState or Generator
+        Seeds the "random" and "nndsvd*" initialisations.
+    verbose : bool
+        Show a tqdm progress bar with the current objective.
+
+    Returns
+    -------
+    NMFResult
+    """
+    t_start = time.perf_counter()
+    X = _validation.check_data(X)
+    beta = _validation.check_beta_loss(beta_loss)
+    solver = _validation.check_solver(solver, beta)
+    _validation.check_zeros_for_beta(X, beta)
+    max_iter = _validation.check_int(max_iter, "max_iter", 1)
+    tol = _validation.check_real(tol, "tol", 0.0)
+    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True, strict=True)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    k = check_n_components(n_components, X, init)
+
+    W0, H0 = initialize(X, k, init, random_state)
+    data = Data(X)
+    W = np.ascontiguousarray(W0)
+    Ht = np.ascontiguousarray(H0.T)
+
+    if solver == "cd":
+        def step(op, A, B):
+            return cd.update(op, A, B)
+    else:
+        def step(op, A, B):
+            return mu.update(op, A, B, beta)
+
+    check_every = 1 if beta == 2 else _CHECK_EVERY_BETA
+
+    def objective(parts):
+        if parts is not None:  # least-squares step: ½‖X − WH‖² from the products it used
+            XtW, WtW = parts
+            return 0.5 * _frobenius_from_parts(data.sq_norm, Ht, XtW, WtW)
+        return divergence(data.X_op, W, Ht, beta)
+
+    f_init = divergence(data.X_op, W, Ht, beta)
+    history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
+    f_prev = f_init
+    stop_reason = "max_iter"
+    n_iter = 0
+
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
+        progress.set_postfix(objective=f"{f_init:.6g}")
+
+    try:
+        if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
+            stop_reason = "tol"
+        while stop_reason == "max_iter" and n_iter < max_iter:
+            step(data.X_op, W, Ht)
+            parts = step(data.Xt_op, Ht, W)
+            n_iter += 1
+            if progress is not None:
+                progress.update(1)
+            elapsed = time.perf_counter() - t_start
+            out_of_time = time_limit is not None and elapsed >= time_limit
+            if n_iter % check_every and n_iter < max_iter and not out_of_time:
+                continue
+
+            f = objective(parts)
+            elapsed = time.perf_counter() - t_start
+            history["iteration"].append(n_iter)
+            history["time"].append(elapsed)
+            history["objective"].append(f)
+            if progress is not None:
+                progress.set_postfix(objective=f"{f:.6g}")
+            if callback is not None and callback(
+                IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
+            ):
+                stop_reason = "callback"
+            elif tol > 0 and (f_prev - f) / f_init < tol:
+                stop_reason = "tol"
+            elif out_of_time:
+                stop_reason = "time_limit"
+            f_prev = f
+    finally:
+        if progress is not None:
+            progress.close()
+
+    if stop_reason == "max_iter" and tol > 0:
+        warnings.warn(
+            f"Maximum number of iterations {max_iter} reached before the objective's relative "
+            f"decrease fell below tol={tol:g}. Increase max_iter or tol to silence this.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+
+    loss = divergence(data.X_op, W, Ht, beta)
+    return NMFResult(
+        W=W,
+        H=np.ascontiguousarray(Ht.T),
+        n_iter=n_iter,
+        converged=stop_reason == "tol",
+        stop_reason=stop_reason,
+        loss=loss,
+        reconstruction_err=float(np.sqrt(2.0 * max(loss, 0.0))),
+        history={key: np.asarray(val) for key, val in history.items()},
+        beta=beta,
+        solver=solver,
+    )
