@@ -1,0 +1,151 @@
+"""Slow, obviously-correct NumPy twins of every kernel and loss in nmf_numba.
+
+Each function here is written for clarity, not speed: plain loops or whole dense arrays, float64
+throughout.  Sparse inputs are densified (these run on small test matrices only).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+EPSILON = float(np.finfo(np.float32).eps)
+
+
+def dense(X):
+    return X.toarray().astype(np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- kernels (tall factors A, B)
+
+
+def hals_sweep(A, G, XB):
+    """scikit-learn's _update_cdnmf_fast, column-outer, shuffle=False; returns a new A."""
+    A = np.array(A, dtype=np.float64)
+    n_rows, k = A.shape
+    for t in range(k):
+        hess = G[t, t]
+        for i in range(n_rows):
+            grad = -XB[i, t] + sum(G[t, r] * A[i, r] for r in range(k))
+            if hess != 0:
+                A[i, t] = max(A[i, t] - grad / hess, 0.0)
+    return A
+
+
+def mu_apply(A, num, den, gamma, eps, zero_below):
+    den = np.where(np.asarray(den) == 0, eps, den)
+    out = np.asarray(A, dtype=np.float64) * (np.asarray(num, dtype=np.float64) / den) ** gamma
+    out[out < zero_below] = 0.0
+    return out
+
+
+def mu_ratio(X, P, beta, eps):
+    """(X ⊙ max(P, eps)^(β−2)) for β < 2 else X ⊙ P^(β−2); and P^(β−1) (clipped if β < 1)."""
+    X, P = dense(X), dense(P)
+    Pn = np.maximum(P, eps) if beta < 2 else P
+    R = X * Pn ** (beta - 2)
+    Pd = np.maximum(P, eps) if beta < 1 else P
+    D = Pd ** (beta - 1)
+    return R, D
+
+
+def spmm(X, B):
+    return dense(X) @ np.asarray(B, dtype=np.float64)
+
+
+def mu_ratio_times(X, A, B, beta, eps):
+    """(X ⊙ (A Bᵀ)^(β−2)) B, the model evaluated only where X stores an entry."""
+    Xd = dense(X)
+    stored = np.ones(X.shape, dtype=bool)
+    if sp.issparse(X):  # explicitly stored zeros count as stored
+        coo = X.tocoo()
+        stored[:] = False
+        stored[coo.row, coo.col] = True
+    P = np.asarray(A, np.float64) @ np.asarray(B, np.float64).T
+    if beta < 2:
+        P = np.maximum(P, eps)
+    R = np.where(stored, Xd * np.where(stored, P, 1.0) ** (beta - 2), 0.0)
+    return R @ np.asarray(B, dtype=np.float64)
+
+
+def pow_rows(P, exponent, eps, clip):
+    P = dense(P)
+    return (np.maximum(P, eps) if clip else P) ** exponent
+
+
+def residual_sq(X, P):
+    return float(np.sum((dense(X) - dense(P)) ** 2))
+
+
+def sum_sq(x):
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.sum(x * x))
+
+
+# ---------------------------------------------------------------- losses
+
+
+def beta_divergence(X, W, H, beta):
+    """scikit-learn's definition, written out on dense float64 arrays."""
+    X = dense(X)
+    WH = np.asarray(W, np.float64) @ np.asarray(H, np.float64)
+    if beta == 2:
+        return 0.5 * float(np.sum((X - WH) ** 2))
+    keep = X > EPSILON
+    x = X[keep]
+    v = np.maximum(WH[keep], EPSILON)
+    if beta == 1:
+        return float(np.sum(x * np.log(x / v)) - np.sum(x) + np.sum(WH))
+    if beta == 0:
+        return float(np.sum(x / v) - X.size - np.sum(np.log(x / v)))
+    return float(
+        (np.sum(x**beta) - beta * np.sum(x * v ** (beta - 1)) + (beta - 1) * np.sum(WH**beta))
+        / (beta * (beta - 1))
+    )
+
+
+# ---------------------------------------------------------------- whole half-steps
+
+
+def mu_update(X, A, B, beta):
+    """One MU half-step on A for X ≈ A Bᵀ (scikit-learn's _multiplicative_update_w)."""
+    X = dense(X)
+    A = np.asarray(A, np.float64)
+    B = np.asarray(B, np.float64)
+    if beta == 2:
+        num, den = X @ B, A @ (B.T @ B)
+        return mu_apply(A, num, den, 1.0, EPSILON, 0.0)
+    P = A @ B.T
+    R, D = mu_ratio(X, P, beta, EPSILON)
+    num = R @ B
+    den = np.tile(B.sum(axis=0), (A.shape[0], 1)) if beta == 1 else D @ B
+    gamma = 1 / (2 - beta) if beta < 1 else (1 / (beta - 1) if beta > 2 else 1.0)
+    return mu_apply(A, num, den, gamma, EPSILON, np.finfo(np.float64).eps if beta <= 1 else 0.0)
+
+
+def cd_update(X, A, B):
+    X = dense(X)
+    B = np.asarray(B, np.float64)
+    return hals_sweep(A, B.T @ B, X @ B)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def relative_error(X, W, H):
+    X = dense(X)
+    return float(np.linalg.norm(X - W @ H) / np.linalg.norm(X))
+
+
+def explained_variance(X, W, H):
+    X = dense(X)
+    return float(1 - np.sum((X - W @ H) ** 2) / np.sum((X - X.mean(axis=0)) ** 2))
+
+
+def hoyer_sparsity(A, axis=0):
+    A = np.asarray(A, np.float64)
+    vectors = A.T if axis == 0 else A  # one vector per row of `vectors`
+    scores = []
+    for x in vectors:
+        n = x.size
+        l1, l2 = np.abs(x).sum(), np.sqrt((x**2).sum())
+        scores.append(1.0 if l2 == 0 else (np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1))
+    return float(np.mean(scores))

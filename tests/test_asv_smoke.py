@@ -1,0 +1,97 @@
+"""Smoke test for the asv suite: every benchmark runs once, on shrunken shapes.
+
+Speed is measured by asv (``asv_bench/``), never here; this only makes sure that a change to the
+package cannot silently break a benchmark.  asv itself is not needed: the benchmark classes are
+plain Python, and this test plays asv's part (setup, then each ``time_`` / ``peakmem_`` /
+``track_`` method once, then teardown) for every parameter combination.
+"""
+
+import importlib
+import inspect
+import itertools
+import math
+import numbers
+import pkgutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ASV_DIR = Path(__file__).resolve().parents[1] / "asv_bench"
+PREFIXES = ("time_", "peakmem_", "track_", "mem_", "timeraw_")
+
+if str(ASV_DIR) not in sys.path:
+    sys.path.insert(0, str(ASV_DIR))
+
+import benchmarks  # noqa: E402  (asv_bench/benchmarks)
+
+MODULES = [
+    importlib.import_module(f"benchmarks.{info.name}")
+    for info in pkgutil.iter_modules(benchmarks.__path__)
+]
+
+
+def _param_grid(cls):
+    params = getattr(cls, "params", [])
+    if not params:
+        return [()]
+    if not isinstance(params[0], (list, tuple)) or isinstance(params, tuple):
+        params = [params]  # asv's shorthand: a single list of values for one parameter
+    return list(itertools.product(*params))
+
+
+def _bench_methods(cls):
+    return sorted(name for name in dir(cls) if name.startswith(PREFIXES))
+
+
+def _cases():
+    for module in MODULES:
+        for name, cls in vars(module).items():
+            if (
+                inspect.isclass(cls)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+                and _bench_methods(cls)
+            ):
+                for params in _param_grid(cls):
+                    yield pytest.param(
+                        module, cls, params, id=f"{module.__name__}.{name}{list(params)}"
+                    )
+
+
+CASES = list(_cases())
+
+
+def test_suite_is_not_empty():
+    assert len(CASES) >= 5
+
+
+@pytest.fixture(autouse=True)
+def _smoke_shapes(monkeypatch):
+    """Shrink every shape (the benchmark module reads SMOKE when setup runs)."""
+    monkeypatch.setenv("NMF_NUMBA_BENCH_SMOKE", "1")
+    for module in MODULES:
+        if hasattr(module, "SMOKE"):
+            monkeypatch.setattr(module, "SMOKE", True)
+
+
+@pytest.mark.parametrize("module, cls, params", CASES)
+def test_benchmark_runs_once(module, cls, params):
+    names = getattr(cls, "param_names", None)
+    if getattr(cls, "params", None):
+        assert names is not None and len(names) == len(cls.params), "params/param_names mismatch"
+    timeout = getattr(cls, "timeout", None)
+    assert timeout is None or timeout > 0
+
+    for method in _bench_methods(cls):
+        bench = cls()  # asv runs every benchmark method in a fresh instance
+        if hasattr(bench, "setup"):
+            bench.setup(*params)
+        try:
+            result = getattr(bench, method)(*params)
+        finally:
+            if hasattr(bench, "teardown"):
+                bench.teardown(*params)
+        if method.startswith("track_"):
+            assert isinstance(result, numbers.Real), f"{method} must return a number"
+            assert math.isfinite(result), f"{method} returned {result}"

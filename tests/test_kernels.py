@@ -1,0 +1,166 @@
+"""Every kernel against its NumPy twin in tests/reference.py: dense and CSR, float32 and
+float64, int32 and int64 CSR indices, awkward shapes (1×1, k=1, empty rows and columns)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nmf_numba._data import CsrOp, DenseOp
+from nmf_numba.kernels import csr as csr_k
+from nmf_numba.kernels import dense as dense_k
+
+from . import reference as ref
+from .conftest import make_data, make_factors, rtol_for
+
+SHAPES = [(1, 1, 1), (7, 5, 1), (9, 13, 3), (30, 20, 6)]
+BETAS = [2.0, 1.0, 0.0, 0.5, 1.5, 3.0, -0.5]
+
+
+def _with_empty_lines(X):
+    """Zero out one row and one column (when there are at least 2 of each)."""
+    X = X.copy()
+    if X.shape[0] > 1:
+        X[1, :] = 0
+    if X.shape[1] > 1:
+        X[:, 0] = 0
+    return X
+
+
+def _csr(X, index_dtype):
+    S = sp.csr_matrix(X)
+    S.indices = S.indices.astype(index_dtype)
+    S.indptr = S.indptr.astype(index_dtype)
+    return S
+
+
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_hals_sweep(m, n, k, dtype):
+    X = make_data(m, n, dtype=dtype)
+    A, Bt = make_factors(m, n, k, dtype)
+    B = np.ascontiguousarray(Bt.T)
+    G, XB = B.T @ B, X @ B
+    expected = ref.hals_sweep(A, G, XB)
+    dense_k.hals_sweep(A, G, XB)
+    assert A.dtype == dtype
+    np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype) * 10, atol=1e-6)
+    assert np.all(A >= 0)
+
+
+def test_hals_sweep_skips_zero_hessian():
+    A = np.array([[1.0, 2.0]])
+    G = np.array([[0.0, 0.0], [0.0, 1.0]])
+    XB = np.array([[5.0, 1.0]])
+    dense_k.hals_sweep(A, G, XB)
+    np.testing.assert_array_equal(A, ref.hals_sweep([[1.0, 2.0]], G, XB))
+    assert A[0, 0] == 1.0 and np.all(np.isfinite(A))
+
+
+@pytest.mark.parametrize("gamma,zero_below", [(1.0, 0.0), (0.5, 1e-3), (2.0 / 3.0, 0.0)])
+def test_mu_apply(gamma, zero_below, dtype):
+    rng = np.random.default_rng(0)
+    A = rng.random((6, 3)).astype(dtype)
+    num = rng.random((6, 3)).astype(dtype)
+    den = rng.random((6, 3)).astype(dtype)
+    den[0, 0] = 0.0
+    num[1, 1] = 0.0
+    expected = ref.mu_apply(A, num, den, gamma, ref.EPSILON, zero_below)
+    dt = np.dtype(dtype).type
+    dense_k.mu_apply(A, num, den, dt(gamma), dt(ref.EPSILON), dt(zero_below))
+    assert A.dtype == dtype
+    np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype))
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("m,n,k", SHAPES[1:])
+def test_mu_ratio(beta, m, n, k, dtype):
+    X = _with_empty_lines(make_data(m, n, dtype=dtype))
+    W, H = make_factors(m, n, k, dtype)
+    P = W @ H
+    P[0, -1] = 0.0  # a model zero exercises the eps guard
+    R_exp, D_exp = ref.mu_ratio(X, P, beta, ref.EPSILON)
+    D = np.empty_like(P)
+    dt = np.dtype(dtype).type
+    dense_k.mu_ratio(X, P, D, dt(beta), dt(ref.EPSILON), True)
+    np.testing.assert_allclose(P, R_exp, rtol=rtol_for(dtype) * 10)
+    finite = np.isfinite(D_exp)
+    np.testing.assert_allclose(D[finite], D_exp[finite], rtol=rtol_for(dtype) * 10)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_spmm(m, n, k, dtype, index_dtype):
+    X = _csr(_with_empty_lines(make_data(m, n, dtype=dtype)), index_dtype)
+    B = np.ascontiguousarray(make_factors(m, n, k, dtype)[1].T)
+    out = np.full((m, k), np.nan, dtype=dtype)
+    csr_k.spmm(X.data, X.indices, X.indptr, B, out)
+    np.testing.assert_allclose(out, ref.spmm(X, B), rtol=rtol_for(dtype), atol=1e-6)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_mu_ratio_times(beta, m, n, k, dtype, index_dtype):
+    X = _csr(_with_empty_lines(make_data(m, n, dtype=dtype)), index_dtype)
+    A, Bt = make_factors(m, n, k, dtype)
+    B = np.ascontiguousarray(Bt.T)
+    out = np.full((m, k), np.nan, dtype=dtype)
+    dt = np.dtype(dtype).type
+    csr_k.mu_ratio_times(X.data, X.indices, X.indptr, A, B, dt(beta), dt(ref.EPSILON), out)
+    np.testing.assert_allclose(
+        out, ref.mu_ratio_times(X, A, B, beta, ref.EPSILON), rtol=rtol_for(dtype) * 10, atol=1e-6
+    )
+
+
+def test_mu_ratio_times_explicit_zero_is_stored():
+    X = sp.csr_matrix((np.array([0.0, 2.0]), np.array([0, 1]), np.array([0, 2])), shape=(1, 2))
+    A = np.array([[1.0]])
+    B = np.array([[1.0], [2.0]])
+    out = np.empty((1, 1))
+    csr_k.mu_ratio_times(X.data, X.indices, X.indptr, A, B, 1.0, ref.EPSILON, out)
+    np.testing.assert_allclose(out, ref.mu_ratio_times(X, A, B, 1.0, ref.EPSILON))
+
+
+@pytest.mark.parametrize("exponent,clip", [(-0.5, True), (0.5, False), (2.0, False)])
+def test_pow_rows(exponent, clip, dtype):
+    P = np.random.default_rng(0).random((5, 4)).astype(dtype)
+    P[0, 0] = 0.0
+    expected = ref.pow_rows(P, exponent, ref.EPSILON, clip)
+    dt = np.dtype(dtype).type
+    dense_k.pow_rows(P, dt(exponent), dt(ref.EPSILON), clip)
+    np.testing.assert_allclose(P, expected, rtol=rtol_for(dtype))
+
+
+@pytest.mark.parametrize("m,n", [(1, 1), (3, 7), (300, 400)])
+def test_sum_sq_and_residual_sq(m, n, dtype):
+    X = make_data(m, n, dtype=dtype)
+    P = make_data(m, n, dtype=dtype, seed=5)
+    assert dense_k.sum_sq(X.ravel()) == pytest.approx(ref.sum_sq(X), rel=1e-12)
+    assert dense_k.residual_sq(X, P) == pytest.approx(ref.residual_sq(X, P), rel=1e-12)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_beta_terms_dense_and_csr(beta, m, n, k, dtype, fmt):
+    """The operator-level sums, assembled into the divergence, against the reference loss."""
+    from nmf_numba.losses import divergence
+
+    X = _with_empty_lines(make_data(m, n, dtype=dtype, positive=beta <= 0))
+    if fmt == "csr":
+        X = sp.csr_matrix(X)
+    W, H = make_factors(m, n, k, dtype)
+    op = CsrOp(X) if fmt == "csr" else DenseOp(X)
+    got = divergence(op, W, np.ascontiguousarray(H.T), beta)
+    assert got == pytest.approx(ref.beta_divergence(X, W, H, beta), rel=rtol_for(dtype) * 10)
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5, 3.0, 0.0])
+def test_mu_products_dense_equals_csr(beta, dtype):
+    """The two operators give the same MU numerator and denominator on the same matrix."""
+    X = _with_empty_lines(make_data(12, 9, dtype=dtype, positive=beta <= 0))
+    A, Bt = make_factors(12, 9, 3, dtype)
+    B = np.ascontiguousarray(Bt.T)
+    nd, dd = DenseOp(X).mu_products(A, B, beta, ref.EPSILON)
+    ns, ds = CsrOp(sp.csr_matrix(X)).mu_products(A, B, beta, ref.EPSILON)
+    for a, b in ((nd, ns), (dd, ds)):
+        assert a.dtype == dtype and b.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol_for(dtype) * 10)
