@@ -23,11 +23,11 @@ def _rng(random_state):
     return check_random_state(random_state)
 
 
-def _svd_seed(rng):
-    """randomized_svd wants an int or RandomState."""
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(np.iinfo(np.int32).max))
-    return rng
+def _svd_seed(random_state):
+    """randomized_svd takes None, an int or a RandomState; a Generator gives it an int seed."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    return random_state
 
 
 def _mean(X):
@@ -38,12 +38,12 @@ def _random(X, k, rng):
     avg = np.sqrt(_mean(X) / k)
     H = avg * rng.standard_normal(size=(k, X.shape[1])).astype(X.dtype, copy=False)
     W = avg * rng.standard_normal(size=(X.shape[0], k)).astype(X.dtype, copy=False)
-    return np.abs(W), np.abs(H)
+    return np.abs(W).astype(X.dtype, copy=False), np.abs(H).astype(X.dtype, copy=False)
 
 
-def _nndsvd(X, k, rng, eps=1e-6):
+def _nndsvd(X, k, random_state, eps=1e-6):
     """Boutsidis & Gallopoulos (2008): the positive parts of the leading singular triplets."""
-    U, S, V = randomized_svd(X, k, random_state=_svd_seed(rng))
+    U, S, V = randomized_svd(X, k, random_state=_svd_seed(random_state))
     W = np.zeros((X.shape[0], k), dtype=np.float64)
     H = np.zeros((k, X.shape[1]), dtype=np.float64)
     W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
@@ -90,20 +90,21 @@ def initialize(X, n_components, init="auto", random_state=None):
         )
     if init == "auto":
         init = "nndsvda" if k <= min(m, n) else "random"
-    rng = _rng(random_state)
     if init == "random":
-        return _random(X, k, rng)
+        return _random(X, k, _rng(random_state))
     if k > min(m, n):
         raise ValueError(
             f"init={init!r} needs n_components <= min(n_samples, n_features) = {min(m, n)}, "
             f"got {k}. Use init='random' for more components."
         )
-    W, H = _nndsvd(X, k, rng)
+    # Like scikit-learn, an int seed seeds the SVD and the nndsvdar fill independently.
+    W, H = _nndsvd(X, k, random_state)
     if init == "nndsvda":
         avg = _mean(X)
         W[W == 0] = avg
         H[H == 0] = avg
     elif init == "nndsvdar":
+        rng = _rng(random_state)
         avg = _mean(X)
         W[W == 0] = np.abs(avg * rng.standard_normal(size=int(np.sum(W == 0))) / 100)
         H[H == 0] = np.abs(avg * rng.standard_normal(size=int(np.sum(H == 0))) / 100)

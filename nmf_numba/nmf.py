@@ -136,8 +136,8 @@ def nmf(
 
     W0, H0 = initialize(X, k, init, random_state)
     data = Data(X)
-    W = np.ascontiguousarray(W0)
-    Ht = np.ascontiguousarray(H0.T)
+    W = np.ascontiguousarray(W0, dtype=X.dtype)
+    Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
     if solver == "cd":
         def step(op, A, B):

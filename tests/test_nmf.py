@@ -89,14 +89,15 @@ def test_objective_never_increases(solver, beta, fmt):
     np.testing.assert_array_equal(objectives, f[1:])
 
 
+@pytest.mark.parametrize("init", ["random", "nndsvda"])
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("mu", 1.0), ("mu", 0.5)])
-def test_float32_in_float32_out(solver, beta, fmt):
+def test_float32_in_float32_out(solver, beta, fmt, init):
     X = make_data(15, 12, dtype=np.float32, fmt=fmt)
-    res = nn.nmf(X, 3, solver=solver, beta_loss=beta, max_iter=10, tol=0, random_state=0)
+    kw = dict(solver=solver, beta_loss=beta, max_iter=10, tol=0, random_state=0, init=init)
+    res = nn.nmf(X, 3, **kw)
     assert res.W.dtype == np.float32 and res.H.dtype == np.float32
     assert np.all(res.W >= 0) and np.all(res.H >= 0)
-    r64 = nn.nmf(X.astype(np.float64), 3, solver=solver, beta_loss=beta, max_iter=10, tol=0,
-                 random_state=0)
+    r64 = nn.nmf(X.astype(np.float64), 3, **kw)
     assert res.loss == pytest.approx(r64.loss, rel=1e-3)
 
 

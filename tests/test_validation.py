@@ -1,0 +1,177 @@
+"""Bad input gets a clear error naming the problem; never a crash, a hang or a silent NaN."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import nmf_numba as nn
+
+from .conftest import make_data, make_factors
+
+
+def test_negative_entries_report_count_and_minimum(fmt):
+    X = make_data(6, 5)
+    X[0, 0], X[2, 3] = -1.5, -0.25
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    with pytest.raises(ValueError, match=r"2 entries are < 0 \(minimum -1.5\)"):
+        nn.nmf(X, 2)
+
+
+@pytest.mark.parametrize("bad,what", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite(bad, what, fmt):
+    X = make_data(6, 5)
+    X[1, 1] = bad
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    with pytest.raises(ValueError, match=what):
+        nn.nmf(X, 2)
+
+
+@pytest.mark.parametrize("X", [np.ones(5), np.ones((2, 2, 2)), 3.0])
+def test_not_two_dimensional(X):
+    with pytest.raises(ValueError, match="2D|dim"):
+        nn.nmf(X, 1)
+
+
+@pytest.mark.parametrize("X", [np.ones((0, 4)), np.ones((4, 0)), sp.csr_matrix((0, 3))])
+def test_empty(X):
+    with pytest.raises(ValueError, match="0 (sample|feature)"):
+        nn.nmf(X, 1)
+
+
+@pytest.mark.parametrize("X", [None, "abc", [["a", "b"]]])
+def test_wrong_type(X):
+    with pytest.raises((TypeError, ValueError)):
+        nn.nmf(X, 1)
+
+
+def test_complex_rejected():
+    with pytest.raises(ValueError, match="[Cc]omplex"):
+        nn.nmf(np.ones((3, 3), dtype=complex), 1)
+
+
+@pytest.mark.parametrize("k,err", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                   ("3", TypeError), (True, TypeError)])
+def test_bad_n_components(k, err):
+    with pytest.raises(err, match="n_components"):
+        nn.nmf(make_data(5, 4), k)
+
+
+def test_unknown_strings_list_the_valid_ones():
+    X = make_data(5, 4)
+    with pytest.raises(ValueError, match=r"Invalid solver 'als'.*'mu'.*'cd'"):
+        nn.nmf(X, 2, solver="als")
+    with pytest.raises(ValueError, match=r"Invalid beta_loss 'kl'.*frobenius"):
+        nn.nmf(X, 2, beta_loss="kl")
+    with pytest.raises(ValueError, match=r"Invalid init 'svd'.*nndsvda"):
+        nn.nmf(X, 2, init="svd")
+    with pytest.raises(TypeError, match="beta_loss"):
+        nn.nmf(X, 2, beta_loss=None)
+    with pytest.raises(ValueError, match="finite"):
+        nn.nmf(X, 2, beta_loss=np.nan)
+
+
+@pytest.mark.parametrize("beta", [1.0, "kullback-leibler", 0.5, 3.0, "itakura-saito"])
+def test_cd_rejects_other_betas(beta):
+    with pytest.raises(ValueError, match=r"solver='cd' supports only beta_loss='frobenius'"):
+        nn.nmf(make_data(5, 4, positive=True), 2, solver="cd", beta_loss=beta)
+
+
+@pytest.mark.parametrize("beta", [0.0, -0.5, "itakura-saito"])
+def test_nonpositive_beta_with_zeros(beta, fmt):
+    X = make_data(6, 5)
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    with pytest.raises(ValueError, match="contains zeros"):
+        nn.nmf(X, 2, beta_loss=beta)
+
+
+def test_nonpositive_beta_on_fully_stored_positive_sparse_is_fine():
+    X = sp.csr_matrix(make_data(6, 5, positive=True))
+    res = nn.nmf(X, 2, beta_loss=0, max_iter=5, tol=0)
+    assert np.isfinite(res.loss)
+
+
+def test_custom_init_checks():
+    X = make_data(6, 5)
+    W0, H0 = make_factors(6, 5, 2)
+    with pytest.raises(ValueError, match=r"init W0 has shape \(5, 2\), expected \(6, 2\)"):
+        nn.nmf(X, 2, init=(W0[:5], H0))
+    with pytest.raises(ValueError, match=r"init H0 has shape \(3, 5\), expected \(2, 5\)"):
+        nn.nmf(X, 2, init=(W0, np.vstack([H0, H0[:1]])))
+    bad = H0.copy()
+    bad[0, 0] = -1
+    with pytest.raises(ValueError, match="Negative values in init H0"):
+        nn.nmf(X, 2, init=(W0, bad))
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        nn.nmf(X, 2, init=(W0, bad))
+    with pytest.raises(ValueError, match="tuple"):
+        nn.nmf(X, 2, init=(W0,))
+    with pytest.raises(ValueError, match="n_components <= min"):
+        nn.nmf(X, 7, init="nndsvd")
+
+
+def test_custom_init_is_cast_to_the_data_dtype():
+    X = make_data(6, 5, dtype=np.float32)
+    W0, H0 = make_factors(6, 5, 2)  # float64
+    res = nn.nmf(X, 2, init=(W0, H0), max_iter=2, tol=0)
+    assert res.W.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "kw,err,match",
+    [
+        ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"max_iter": 2.5}, TypeError, "max_iter"),
+        ({"tol": -1}, ValueError, "tol"),
+        ({"tol": np.nan}, TypeError, "tol"),
+        ({"time_limit": 0}, ValueError, "time_limit"),
+        ({"callback": 3}, TypeError, "callback"),
+    ],
+)
+def test_bad_options(kw, err, match):
+    with pytest.raises(err, match=match):
+        nn.nmf(make_data(5, 4), 2, **kw)
+
+
+def _broken_csr(indices, indptr, shape=(2, 3)):
+    X = sp.csr_matrix(shape)
+    X.data = np.ones(len(indices))
+    X.indices = np.asarray(indices, dtype=np.int32)
+    X.indptr = np.asarray(indptr, dtype=np.int32)
+    return X
+
+
+@pytest.mark.parametrize(
+    "indices,indptr,match",
+    [
+        ([0, 5], [0, 1, 2], r"indices must lie in \[0, 3\)"),
+        ([0, -1], [0, 1, 2], r"indices must lie in \[0, 3\)"),
+        ([0, 1], [0, 2, 1], "non-decreasing"),
+        ([0, 1], [0, 1, 9], "exceeds the number of stored entries"),
+        ([0, 1], [0, 2], "indptr has length 2, expected 3"),
+        ([0, 1], [1, 1, 2], "start at 0"),
+    ],
+)
+def test_corrupt_csr_is_an_error_not_a_segfault(indices, indptr, match):
+    with pytest.raises(ValueError, match=match):
+        nn.nmf(_broken_csr(indices, indptr), 1)
+
+
+def test_corrupt_coo_is_an_error():
+    X = sp.coo_matrix((np.ones(2), (np.array([0, 1]), np.array([0, 1]))), shape=(2, 2))
+    X.col[1] = 7
+    with pytest.raises(ValueError, match="column indices"):
+        nn.nmf(X, 1)
+
+
+def test_metrics_validate_too():
+    X = make_data(6, 5)
+    W, H = make_factors(6, 5, 2)
+    with pytest.raises(ValueError, match="H has shape"):
+        nn.metrics.relative_error(X, W, H[:, :4])
+    with pytest.raises(ValueError, match="Negative values in W"):
+        nn.metrics.explained_variance(X, -W, H)
+    with pytest.raises(ValueError, match="axis"):
+        nn.metrics.hoyer_sparsity(W, axis=2)
+    with pytest.raises(ValueError, match="at least 2 entries"):
+        nn.metrics.hoyer_sparsity(np.ones((1, 3)), axis=0)
