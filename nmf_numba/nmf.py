@@ -16,10 +16,12 @@ from .solvers import cd, mu
 
 __all__ = ["nmf", "NMFResult", "IterationInfo"]
 
-# For beta != 2 an objective evaluation costs about as much as an update (the model must be
-# formed at every stored entry), so it is checked every _CHECK_EVERY_BETA iterations, as
-# scikit-learn does.  For beta = 2 it is a by-product of the update and checked every iteration.
-_CHECK_EVERY_BETA = 10
+# The tol rule compares objectives _TOL_WINDOW iterations apart (scikit-learn's MU rule), so its
+# meaning does not depend on how often the objective is evaluated.  For beta = 2 the objective is
+# a by-product of the update and is evaluated (recorded, passed to the callback) every iteration;
+# for beta != 2 it costs about as much as an update (the model must be formed at every stored
+# entry), so it is evaluated only every _TOL_WINDOW iterations.
+_TOL_WINDOW = 10
 
 
 @dataclass
@@ -104,11 +106,13 @@ def nmf(
     max_iter : int
         Maximum number of iterations (each updates W then H).
     tol : float
-        Relative-decrease tolerance.  At each objective check the run stops when
-        ``(f_prev − f) / f_init < tol``, where ``f`` is the current objective, ``f_prev`` the
-        one at the previous check and ``f_init`` the one at the initialisation.  The objective is
-        checked every iteration for β = 2 and every 10 iterations otherwise.  ``tol=0`` disables
-        the rule.
+        Relative-decrease tolerance, tested every 10 iterations: the run stops at iteration
+        ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
+        objective after iteration ``i`` and ``f[0]`` the one at the initialisation — the rule of
+        scikit-learn's MU solver.  ``tol=0`` disables it.  The objective itself is evaluated
+        every iteration for β = 2 (it comes almost free from the update's products) and every
+        10 iterations otherwise; each evaluation is recorded in ``history`` and passed to
+        ``callback``.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration).
     callback : callable or None
@@ -146,7 +150,7 @@ def nmf(
         def step(op, A, B):
             return mu.update(op, A, B, beta)
 
-    check_every = 1 if beta == 2 else _CHECK_EVERY_BETA
+    check_every = 1 if beta == 2 else _TOL_WINDOW
 
     def objective(parts):
         if parts is not None:  # least-squares step: ½‖X − WH‖² from the products it used
@@ -192,11 +196,12 @@ def nmf(
                 IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
             ):
                 stop_reason = "callback"
-            elif tol > 0 and (f_prev - f) / f_init < tol:
+            elif tol > 0 and n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol:
                 stop_reason = "tol"
             elif out_of_time:
                 stop_reason = "time_limit"
-            f_prev = f
+            if n_iter % _TOL_WINDOW == 0:
+                f_prev = f
     finally:
         if progress is not None:
             progress.close()
