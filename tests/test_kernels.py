@@ -33,7 +33,7 @@ def _csr(X, index_dtype):
     return S
 
 
-@pytest.mark.parametrize("m,n,k", SHAPES)
+@pytest.mark.parametrize("m,n,k", SHAPES + [(37, 11, 5), (130, 7, 2)])  # partial row blocks
 def test_hals_sweep(m, n, k, dtype):
     X = make_data(m, n, dtype=dtype)
     A, Bt = make_factors(m, n, k, dtype)

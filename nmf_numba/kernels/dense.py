@@ -15,26 +15,58 @@ from numba import njit, prange
 from .._numba import PARALLEL
 
 
+# Rows a HALS sweep advances together: their coordinate updates are independent dependency
+# chains that the CPU overlaps (measured 1.2-1.5x over one row at a time, k = 32).
+_SWEEP_ROWS = 8
+# Fixed number of parallel chunks, so the work split never depends on the thread count.
+_CHUNKS = 64
+
+
 @njit(**PARALLEL)
 def hals_sweep(A, G, XB):
     """One cyclic coordinate-descent (HALS) sweep over the columns of ``A``, in place.
 
     Minimises ``½‖X − A Bᵀ‖²`` one coordinate at a time, given ``G = BᵀB`` and ``XB = X B``.
-    Rows are independent, so a row loop outside the column loop gives the same numbers as
-    scikit-learn's column-outer ``_update_cdnmf_fast`` (with ``shuffle=False``).
+    Each row's gradient ``A[i] G − XB[i]`` is formed once and then kept current with one axpy per
+    coordinate, which takes the k-long dot product off the sweep's serial dependency chain;
+    rows are independent, so a block of rows is advanced together.  The iterates are those of
+    scikit-learn's column-outer ``_update_cdnmf_fast`` (``shuffle=False``) up to rounding.
     """
     n_rows, k = A.shape
     zero = A.dtype.type(0)
-    for i in prange(n_rows):
-        for t in range(k):
-            hess = G[t, t]
-            if hess == zero:
-                continue
-            grad = -XB[i, t]
-            for r in range(k):
-                grad += G[t, r] * A[i, r]
-            new = A[i, t] - grad / hess
-            A[i, t] = new if new > zero else zero
+    one = A.dtype.type(1)
+    inv_hess = np.zeros(k, A.dtype)  # 0 marks a column whose coordinate cannot move
+    for t in range(k):
+        if G[t, t] != zero:
+            inv_hess[t] = one / G[t, t]
+    n_blocks = (n_rows + _SWEEP_ROWS - 1) // _SWEEP_ROWS
+    n_chunks = min(n_blocks, _CHUNKS)
+    per_chunk = (n_blocks + n_chunks - 1) // max(n_chunks, 1)
+    for c in prange(n_chunks):
+        grad = np.empty((_SWEEP_ROWS, k), A.dtype)
+        for b in range(c * per_chunk, min(n_blocks, (c + 1) * per_chunk)):
+            i0 = b * _SWEEP_ROWS
+            n_in = min(n_rows, i0 + _SWEEP_ROWS) - i0
+            for q in range(n_in):
+                for r in range(k):
+                    grad[q, r] = -XB[i0 + q, r]
+                for t in range(k):
+                    a = A[i0 + q, t]
+                    for r in range(k):
+                        grad[q, r] += a * G[t, r]
+            for t in range(k):
+                h = inv_hess[t]
+                if h == zero:
+                    continue
+                for q in range(n_in):
+                    old = A[i0 + q, t]
+                    new = old - grad[q, t] * h
+                    if new < zero:
+                        new = zero
+                    A[i0 + q, t] = new
+                    delta = new - old
+                    for r in range(k):
+                        grad[q, r] += delta * G[t, r]
 
 
 @njit(**PARALLEL)
