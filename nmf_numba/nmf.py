@@ -1,14 +1,13 @@
 """The orchestration: ``nmf()`` validates, initialises, owns the iteration loop and the stopping
 rules, and calls one solver half-step per factor per iteration."""
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from . import _validation
 from ._data import Data, _frobenius_from_parts
@@ -73,6 +72,28 @@ class IterationInfo:
     objective: float
     W: np.ndarray
     H: np.ndarray
+
+
+class _NoProgress(contextlib.nullcontext):
+    def __enter__(self):
+        return self
+
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **kwargs):
+        pass
+
+
+def _progress_bar(verbose, max_iter, solver, f_init):
+    """A tqdm bar showing the iteration and the objective, or a stand-in that does nothing."""
+    if not verbose:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
+    bar.set_postfix(objective=f"{f_init:.6g}")
+    return bar
 
 
 def nmf(
@@ -166,25 +187,14 @@ def nmf(
     stop_reason = "max_iter"
     n_iter = 0
 
-    progress = None
-    if verbose:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
-        progress.set_postfix(objective=f"{f_init:.6g}")
-
-    # On sparse data BLAS only forms k×k Gram matrices; its threads, busy-waiting between those
-    # small calls, would take the cores from numba's kernels (measured: 2× slower iterations).
-    blas_limit = threadpool_limits(limits=1, user_api="blas") if sp.issparse(X) else None
-    try:
+    with data.blas_limit(), _progress_bar(verbose, max_iter, solver, f_init) as progress:
         if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
             stop_reason = "tol"
         while stop_reason == "max_iter" and n_iter < max_iter:
             step(data.X_op, W, Ht)
             parts = step(data.Xt_op, Ht, W)
             n_iter += 1
-            if progress is not None:
-                progress.update(1)
+            progress.update(1)
             elapsed = time.perf_counter() - t_start
             out_of_time = time_limit is not None and elapsed >= time_limit
             if n_iter % check_every and n_iter < max_iter and not out_of_time:
@@ -195,8 +205,7 @@ def nmf(
             history["iteration"].append(n_iter)
             history["time"].append(elapsed)
             history["objective"].append(f)
-            if progress is not None:
-                progress.set_postfix(objective=f"{f:.6g}")
+            progress.set_postfix(objective=f"{f:.6g}")
             if callback is not None and callback(
                 IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
             ):
@@ -207,11 +216,6 @@ def nmf(
                 stop_reason = "time_limit"
             if n_iter % _TOL_WINDOW == 0:
                 f_prev = f
-    finally:
-        if blas_limit is not None:
-            blas_limit.restore_original_limits()
-        if progress is not None:
-            progress.close()
 
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(

@@ -35,8 +35,8 @@ def _param_grid(cls):
     params = getattr(cls, "params", [])
     if not params:
         return [()]
-    if not isinstance(params[0], (list, tuple)) or isinstance(params, tuple):
-        params = [params]  # asv's shorthand: a single list of values for one parameter
+    if not isinstance(params[0], (list, tuple)):
+        params = [params]  # asv's shorthand: a flat list of values for a single parameter
     return list(itertools.product(*params))
 
 
