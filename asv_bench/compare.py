@@ -31,13 +31,19 @@ def _best(fn, repeat):
     return best
 
 
-def _per_iter(fit, n1, n2, repeat):
-    """Per-iteration time from fits of n1 and n2 iterations, interleaved ``repeat`` times."""
-    t1 = t2 = np.inf
+def _per_iter(fits, n1, n2, repeat):
+    """Per-iteration times of several fit functions, measured interleaved.
+
+    Each ``fit(n_iter)`` runs for n1 and n2 iterations, ``repeat`` rounds; the per-iteration time
+    is ``(min t(n2) − min t(n1)) / (n2 − n1)`` (minimum over rounds of each, then the difference:
+    the minimum of differences would be biased low by a slow t(n1)).
+    """
+    best = {(name, n): np.inf for name in fits for n in (n1, n2)}
     for _ in range(repeat):
-        t1 = min(t1, _best(lambda: fit(n1), 1))
-        t2 = min(t2, _best(lambda: fit(n2), 1))
-    return max(t2 - t1, 1e-12) / (n2 - n1)
+        for name, fit in fits.items():
+            for n in (n1, n2):
+                best[name, n] = min(best[name, n], _best(lambda: fit(n), 1))
+    return {name: max(best[name, n2] - best[name, n1], 1e-12) / (n2 - n1) for name in fits}
 
 
 def dense_cd_vs_blas(m, n, k, repeat, rng):
@@ -72,7 +78,7 @@ def dense_cd_vs_blas(m, n, k, repeat, rng):
         nn.nmf(X, k, solver="cd", init=(W0, H0), max_iter=n_iter, tol=0)
 
     fit(2)
-    full = _per_iter(fit, 5, 15, max(2, repeat // 3))
+    full = _per_iter({"nmf": fit}, 5, 15, max(2, repeat // 3))["nmf"]
     return [
         (f"dense {m}x{n} k={k} float64: X@Ht + Xt@W (BLAS)", blas, None),
         ("  one cd iteration (2 half-steps)", it, it / blas),
@@ -103,10 +109,8 @@ def sparse_vs_sklearn(m, n, density, k, repeat, rng, n1, n2):
                 )
 
         ours(2)  # compile
-        t_sk, t_ours = np.inf, np.inf
-        for _ in range(repeat):
-            t_sk = min(t_sk, _per_iter(sklearn, n1, n2, 1))
-            t_ours = min(t_ours, _per_iter(ours, n1, n2, 1))
+        times = _per_iter({"sklearn": sklearn, "ours": ours}, n1, n2, repeat)
+        t_sk, t_ours = times["sklearn"], times["ours"]
         label = f"CSR {m}x{n} {density:.0%} k={k} {solver} beta={beta}"
         rows.append((label + ": scikit-learn", t_sk, None))
         rows.append(("  nmf_numba", t_ours, t_sk / t_ours))
