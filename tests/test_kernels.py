@@ -164,3 +164,50 @@ def test_mu_products_dense_equals_csr(beta, dtype):
     for a, b in ((nd, ns), (dd, ds)):
         assert a.dtype == dtype and b.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=rtol_for(dtype) * 10)
+
+
+# ---------------------------------------------------------------- property-based: random shapes
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def csr_problems(draw):
+    m = draw(st.integers(1, 12))
+    n = draw(st.integers(1, 12))
+    k = draw(st.integers(1, 6))
+    density = draw(st.sampled_from([0.0, 0.2, 0.7, 1.0]))
+    seed = draw(st.integers(0, 2**16))
+    X = sp.random(m, n, density=density, format="csr", random_state=seed)
+    rng = np.random.default_rng(seed)
+    A = rng.random((m, k)) + 0.01
+    B = rng.random((n, k)) + 0.01
+    return X, A, B
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csr_problems(), st.sampled_from([2.0, 1.0, 0.5, 3.0]))
+def test_csr_kernels_random_shapes(problem, beta):
+    X, A, B = problem
+    out = np.empty_like(A)
+    csr_k.spmm(X.data, X.indices, X.indptr, B, out)
+    np.testing.assert_allclose(out, ref.spmm(X, B), rtol=1e-10, atol=1e-12)
+    csr_k.mu_ratio_times(X.data, X.indices, X.indptr, A, B, beta, ref.EPSILON, out)
+    np.testing.assert_allclose(
+        out, ref.mu_ratio_times(X, A, B, beta, ref.EPSILON), rtol=1e-9, atol=1e-12
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 7), st.integers(0, 2**16))
+def test_hals_sweep_random_shapes(n_rows, k, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.random((n_rows, k))
+    B = rng.random((n_rows + 3, k))
+    B[:, 0] *= rng.integers(0, 2)  # sometimes a zero column: zero Hessian entry
+    G = B.T @ B
+    XB = rng.random((n_rows, k)) * G.max()
+    expected = ref.hals_sweep(A, G, XB)
+    dense_k.hals_sweep(A, G, XB)
+    np.testing.assert_allclose(A, expected, rtol=1e-8, atol=1e-10)

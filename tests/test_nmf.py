@@ -53,10 +53,13 @@ def test_cd_matches_sklearn(fmt):
 
 
 @pytest.mark.parametrize(
-    "solver,beta", [("cd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5), ("mu", 1.5), ("mu", 3.0)]
+    "solver,beta",
+    [("cd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5), ("mu", 1.5), ("mu", 3.0), ("mu", 0.0),
+     ("mu", -0.5)],
 )
 def test_dense_equals_csr(solver, beta, dtype):
-    Xd = make_data(22, 15, dtype=dtype)
+    # beta <= 0 needs X > 0: a CSR matrix that stores every entry
+    Xd = make_data(22, 15, dtype=dtype, positive=beta <= 0)
     W0, H0 = make_factors(22, 15, 3, dtype)
     kw = dict(solver=solver, beta_loss=beta, init=(W0, H0), max_iter=15, tol=0)
     rd = nn.nmf(Xd, 3, **kw)

@@ -98,29 +98,31 @@ def mu_ratio(X, P, D, beta, eps, need_den):
     On return ``P`` holds ``X ⊙ P^(β−2)`` (the matrix that, times B, is the numerator) and, if
     ``need_den``, ``D`` holds ``P^(β−1)`` (times B, the denominator).  Guards follow
     scikit-learn: P is clipped at ``eps`` before a negative power (β < 2 for the numerator,
-    β < 1 for the denominator).
+    β < 1 for the denominator).  When both powers share their base, the numerator's is
+    obtained from the denominator's with one division instead of a second ``pow``; entries with
+    ``x = 0`` need no numerator power at all.
     """
     n_rows, n_cols = P.shape
+    zero = P.dtype.type(0)
     one = P.dtype.type(1)
     two = P.dtype.type(2)
-    zero = P.dtype.type(0)
     for i in prange(n_rows):
         for j in range(n_cols):
             p = P[i, j]
-            if need_den:
-                d = p
-                if beta < one and d < eps:
-                    d = eps
-                D[i, j] = d ** (beta - one)
-            if beta < two and p < eps:
-                p = eps
             x = X[i, j]
-            if beta == one:
-                P[i, j] = x / p
-            elif beta == zero:
-                P[i, j] = x / (p * p)
+            p_num = eps if (beta < two and p < eps) else p
+            if not need_den:  # β = 1
+                P[i, j] = x / p_num
+                continue
+            p_den = eps if (beta < one and p < eps) else p
+            d = one / p_den if beta == zero else p_den ** (beta - one)
+            D[i, j] = d
+            if x == zero:
+                P[i, j] = zero
+            elif p_num == p_den and p_num > zero:
+                P[i, j] = x * (d / p_num)
             else:
-                P[i, j] = x * p ** (beta - two)
+                P[i, j] = x * p_num ** (beta - two)
 
 
 @njit(**PARALLEL)
