@@ -211,3 +211,22 @@ def test_hals_sweep_random_shapes(n_rows, k, seed):
     expected = ref.hals_sweep(A, G, XB)
     dense_k.hals_sweep(A, G, XB)
     np.testing.assert_allclose(A, expected, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5, -1.5, -1.0, 1.0, 2.0, 0.3, -2.5, 0.0])
+def test_power_matches_numpy(exponent, dtype):
+    from numba import njit
+
+    from nmf_numba.kernels._scalar import power
+
+    @njit
+    def apply(a, e):
+        out = np.empty_like(a)
+        for i in range(a.shape[0]):
+            out[i] = power(a[i], e, a.dtype.type(1))
+        return out
+
+    base = np.array([1e-7, 0.3, 1.0, 2.5, 1e5], dtype=dtype)
+    got = apply(base, np.dtype(dtype).type(exponent))
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, base.astype(np.float64) ** exponent, rtol=rtol_for(dtype))

@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import PARALLEL, SERIAL
+from ._scalar import power
 
 
 # The inner loops accumulate into one output row.  Taking four stored entries per step breaks
@@ -53,7 +54,7 @@ def _ratio(x, a_row, b_row, beta, eps):
         return x / v
     if beta == zero:
         return x / (v * v)
-    return x * v ** (beta - two)
+    return x * power(v, beta - two, two / two)
 
 
 @njit(**PARALLEL)

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import PARALLEL
+from ._scalar import power
 
 
 # Rows a HALS sweep advances together: their coordinate updates are independent dependency
@@ -86,7 +87,7 @@ def mu_apply(A, num, den, gamma, eps, zero_below):
                 d = eps
             ratio = num[i, t] / d
             if gamma != one:
-                ratio = ratio**gamma
+                ratio = power(ratio, gamma, one)
             a = A[i, t] * ratio
             A[i, t] = zero if a < zero_below else a
 
@@ -115,14 +116,14 @@ def mu_ratio(X, P, D, beta, eps, need_den):
                 P[i, j] = x / p_num
                 continue
             p_den = eps if (beta < one and p < eps) else p
-            d = one / p_den if beta == zero else p_den ** (beta - one)
+            d = power(p_den, beta - one, one)
             D[i, j] = d
             if x == zero:
                 P[i, j] = zero
             elif p_num == p_den and p_num > zero:
                 P[i, j] = x * (d / p_num)
             else:
-                P[i, j] = x * p_num ** (beta - two)
+                P[i, j] = x * power(p_num, beta - two, one)
 
 
 @njit(**PARALLEL)
@@ -186,12 +187,13 @@ def residual_sq(X, P):
 def pow_rows(P, exponent, eps, clip):
     """In place ``P ← max(P, eps)^exponent`` (clip only if ``clip``)."""
     n_rows, n_cols = P.shape
+    one = P.dtype.type(1)
     for i in prange(n_rows):
         for j in range(n_cols):
             p = P[i, j]
             if clip and p < eps:
                 p = eps
-            P[i, j] = p**exponent
+            P[i, j] = power(p, exponent, one)
 
 
 @njit(**PARALLEL)
