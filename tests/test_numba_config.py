@@ -1,0 +1,56 @@
+"""The compile options and the on-disk cache decision."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+_CHILD = r"""
+import json, numpy as np, scipy.sparse as sp
+import nmf_numba as nn
+from nmf_numba import _numba
+from nmf_numba.kernels import csr, dense
+X = sp.random(30, 20, density=0.3, format="csr", random_state=0)
+res = nn.nmf(X, 3, solver="mu", beta_loss=1, max_iter=5, tol=0, random_state=0)
+stats = [k.stats.cache_hits for k in (csr.mu_ratio_times, dense.mu_apply)]
+print(json.dumps({"cache": _numba.CACHE, "hits": [sum(s.values()) for s in stats],
+                  "W": res.W.ravel().tolist()}))
+"""
+
+
+def _run(env):
+    out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def clean_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NMF_NUMBA_CACHE", "NUMBA_CACHE_DIR")}
+    return env
+
+
+def test_options_have_no_unsafe_fastmath():
+    from nmf_numba._numba import PARALLEL, SERIAL
+
+    for opts in (PARALLEL, SERIAL):
+        assert not {"nnan", "ninf", "fast"} & set(opts["fastmath"])
+    assert PARALLEL["parallel"] and "parallel" not in SERIAL
+
+
+def test_cache_can_be_switched_off(clean_env):
+    result = _run(dict(clean_env, NMF_NUMBA_CACHE="0"))
+    assert result["cache"] is False and result["hits"] == [0, 0]
+
+
+def test_cache_is_reused_by_a_second_process_with_identical_results(clean_env, tmp_path):
+    """With a writable cache dir, a second process loads the kernels instead of compiling."""
+    env = dict(clean_env, NUMBA_CACHE_DIR=str(tmp_path))
+    first = _run(env)
+    second = _run(env)
+    assert first["cache"] is True and second["cache"] is True
+    assert second["hits"][0] >= 1 and second["hits"][1] >= 1
+    assert first["W"] == second["W"]
