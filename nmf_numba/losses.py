@@ -35,7 +35,9 @@ def divergence(op, A, B, beta):
         return 0.5 * op.residual_sq(A, B)
     s1, s2, s3 = op.beta_terms(A, B, beta, EPSILON)
     if beta == 1:
-        return s1 + s3 - s2
-    if beta == 0:
-        return s1 - op.shape[0] * op.shape[1] - s2
-    return (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))
+        value = s1 + s3 - s2
+    elif beta == 0:
+        value = s1 - op.shape[0] * op.shape[1] - s2
+    else:
+        value = (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))
+    return max(value, 0.0)  # a divergence is >= 0; rounding can leave a tiny negative

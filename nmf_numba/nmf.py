@@ -85,15 +85,73 @@ class _NoProgress(contextlib.nullcontext):
         pass
 
 
-def _progress_bar(verbose, max_iter, solver, f_init):
+def _progress_bar(verbose, max_iter, solver):
     """A tqdm bar showing the iteration and the objective, or a stand-in that does nothing."""
     if not verbose:
         return _NoProgress()
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
-    bar.set_postfix(objective=f"{f_init:.6g}")
-    return bar
+    return tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
+
+
+def _finite(f, n_iter, data):
+    """The objective, or a FloatingPointError that says what to do (never a silent NaN/inf)."""
+    if np.isfinite(f):
+        return f
+    raise FloatingPointError(
+        f"The objective became {f} at iteration {n_iter}: the magnitude of X (max "
+        f"{data.max_abs:g}) overflows {data.dtype} arithmetic in the products W H. Rescale X "
+        "(e.g. X / X.max()) or use float64."
+    )
+
+
+def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progress, t_start):
+    """The iteration loop: one half-step for W and one for H per iteration, objective checks,
+    stopping rules.  Updates W and Ht in place; returns (n_iter, stop_reason, history)."""
+    check_every = 1 if beta == 2 else _TOL_WINDOW
+
+    def objective(parts):
+        if parts is not None:  # least-squares step: ½‖X − WH‖² from the products it used
+            XtW, WtW = parts
+            return 0.5 * _frobenius_from_parts(data.sq_norm, Ht, XtW, WtW)
+        return divergence(data.X_op, W, Ht, beta)
+
+    f_init = _finite(divergence(data.X_op, W, Ht, beta), 0, data)
+    history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
+    progress.set_postfix(objective=f"{f_init:.6g}")
+    if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
+        return 0, "tol", history
+
+    f_prev = f_init
+    stop_reason = "max_iter"
+    n_iter = 0
+    while stop_reason == "max_iter" and n_iter < max_iter:
+        step(data.X_op, W, Ht)
+        parts = step(data.Xt_op, Ht, W)
+        n_iter += 1
+        progress.update(1)
+        elapsed = time.perf_counter() - t_start
+        out_of_time = time_limit is not None and elapsed >= time_limit
+        if n_iter % check_every and n_iter < max_iter and not out_of_time:
+            continue
+
+        f = _finite(objective(parts), n_iter, data)
+        elapsed = time.perf_counter() - t_start
+        history["iteration"].append(n_iter)
+        history["time"].append(elapsed)
+        history["objective"].append(f)
+        progress.set_postfix(objective=f"{f:.6g}")
+        if callback is not None and callback(
+            IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
+        ):
+            stop_reason = "callback"
+        elif tol > 0 and n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol:
+            stop_reason = "tol"
+        elif out_of_time:
+            stop_reason = "time_limit"
+        if n_iter % _TOL_WINDOW == 0:
+            f_prev = f
+    return n_iter, stop_reason, history
 
 
 def nmf(
@@ -163,6 +221,12 @@ def nmf(
 
     W0, H0 = initialize(X, k, init, random_state)
     data = Data(X)
+    if data.max_abs > 0 and not 0 < data.sq_norm < np.inf:
+        size = "small" if data.sq_norm == 0 else "large"
+        raise ValueError(
+            f"The values of X (max {data.max_abs:g}) are too {size} for floating point: their "
+            "squares under- or overflow. Rescale X, e.g. X / X.max()."
+        )
     W = np.ascontiguousarray(W0, dtype=X.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
@@ -173,49 +237,11 @@ def nmf(
         def step(op, A, B):
             return mu.update(op, A, B, beta)
 
-    check_every = 1 if beta == 2 else _TOL_WINDOW
-
-    def objective(parts):
-        if parts is not None:  # least-squares step: ½‖X − WH‖² from the products it used
-            XtW, WtW = parts
-            return 0.5 * _frobenius_from_parts(data.sq_norm, Ht, XtW, WtW)
-        return divergence(data.X_op, W, Ht, beta)
-
-    f_init = divergence(data.X_op, W, Ht, beta)
-    history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
-    f_prev = f_init
-    stop_reason = "max_iter"
-    n_iter = 0
-
-    with data.blas_limit(), _progress_bar(verbose, max_iter, solver, f_init) as progress:
-        if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
-            stop_reason = "tol"
-        while stop_reason == "max_iter" and n_iter < max_iter:
-            step(data.X_op, W, Ht)
-            parts = step(data.Xt_op, Ht, W)
-            n_iter += 1
-            progress.update(1)
-            elapsed = time.perf_counter() - t_start
-            out_of_time = time_limit is not None and elapsed >= time_limit
-            if n_iter % check_every and n_iter < max_iter and not out_of_time:
-                continue
-
-            f = objective(parts)
-            elapsed = time.perf_counter() - t_start
-            history["iteration"].append(n_iter)
-            history["time"].append(elapsed)
-            history["objective"].append(f)
-            progress.set_postfix(objective=f"{f:.6g}")
-            if callback is not None and callback(
-                IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
-            ):
-                stop_reason = "callback"
-            elif tol > 0 and n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol:
-                stop_reason = "tol"
-            elif out_of_time:
-                stop_reason = "time_limit"
-            if n_iter % _TOL_WINDOW == 0:
-                f_prev = f
+    with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
+        n_iter, stop_reason, history = _iterate(
+            data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progress, t_start
+        )
+        loss = _finite(divergence(data.X_op, W, Ht, beta), n_iter, data)
 
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(
@@ -225,7 +251,6 @@ def nmf(
             stacklevel=2,
         )
 
-    loss = divergence(data.X_op, W, Ht, beta)
     return NMFResult(
         W=W,
         H=np.ascontiguousarray(Ht.T),

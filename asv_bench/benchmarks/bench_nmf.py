@@ -164,8 +164,9 @@ class _OneIteration:
         self.X, self.data, self._W0, self._Ht0 = _problem(self.fmt, shape, density, k)
         self.W, self.Ht = self._W0.copy(), self._Ht0.copy()
         self._key = (type(self).__name__, self.fmt, _scaled(shape), density, k)
-        # the thread settings nmf() uses around its iterations (one BLAS thread on CSR data)
-        self._limits = self.data.blas_limit()
+        # the thread settings nmf() uses around its iterations (one BLAS thread on CSR data
+        # and on small dense problems)
+        self._limits = self.data.blas_limit(k)
         self._limits.__enter__()
 
     def teardown(self, *params):
