@@ -51,7 +51,7 @@ class DenseOp:
         self.X = X
         self.shape = X.shape
         self.dtype = X.dtype
-        self.sq_norm = dense_k.sum_sq(X.ravel())
+        self.sq_norm = float(dense_k.sum_sq(X.ravel()).sum())
 
     def times(self, B):
         return np.dot(self.X, B)
@@ -73,13 +73,13 @@ class DenseOp:
         s = np.zeros(3)
         for rows in _row_blocks(*self.shape):
             P = np.dot(A[rows], B.T)
-            s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps))
+            s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
         return tuple(s)
 
     def residual_sq(self, A, B):
         total = 0.0
         for rows in _row_blocks(*self.shape):
-            total += dense_k.residual_sq(self.X[rows], np.dot(A[rows], B.T))
+            total += float(dense_k.residual_sq(self.X[rows], np.dot(A[rows], B.T)).sum())
         return total
 
 
@@ -91,7 +91,7 @@ class CsrOp:
         self.shape = X.shape
         self.dtype = X.dtype
         self.args = (X.data, X.indices, X.indptr)
-        self.sq_norm = dense_k.sum_sq(X.data)
+        self.sq_norm = float(dense_k.sum_sq(X.data).sum())
 
     def times(self, B):
         out = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
@@ -115,7 +115,7 @@ class CsrOp:
         return num, den
 
     def beta_terms(self, A, B, beta, eps):
-        s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps))
+        s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
         if beta == 1:
             s3 = float(np.dot(A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
         elif beta == 0:
@@ -128,7 +128,10 @@ class CsrOp:
         return s1, s2, s3
 
     def residual_sq(self, A, B):
-        return _frobenius_from_parts(self.sq_norm, A, self.times(B), np.dot(B.T, B))
+        stored, model_stored = csr_k.residual_terms(*self.args, A, B).sum(axis=0)
+        A64, B64 = A.astype(np.float64), B.astype(np.float64)
+        model = float(np.vdot(A64.T @ A64, B64.T @ B64))
+        return float(stored + max(model - model_stored, 0.0))
 
 
 class Data:

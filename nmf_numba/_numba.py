@@ -3,9 +3,12 @@
 Every kernel in :mod:`nmf_numba.kernels` is decorated with ``njit(**PARALLEL)`` or
 ``njit(**SERIAL)`` from this module, so that changing a compile option means changing one line.
 
-* ``fastmath`` is a subset without ``nnan``/``ninf``: the MU and β-divergence kernels rely on
-  IEEE inf/NaN semantics and on explicit epsilon guards.  ``reassoc`` and ``contract`` let LLVM
-  vectorise the short k-loops (dot products of length n_components); they change rounding only.
+* ``fastmath`` never includes ``nnan``/``ninf``: the MU and β-divergence kernels rely on IEEE
+  inf/NaN semantics and on explicit epsilon guards.  ``PARALLEL``/``SERIAL`` allow only
+  ``contract`` (fused multiply-add) and ``nsz``.  ``PARALLEL_SUMS`` adds ``reassoc``, which lets
+  LLVM vectorise the k-long dot products and axpys; it is only for kernels whose arithmetic is
+  sums of products, because reassociating a ratio (``a * (b / c)`` → ``(a * b) / c``) overflows
+  where the original does not (float32 MU on data around 1e13 turned into NaN).
 * ``cache`` is on: compiling the kernels a fit needs takes 10-15 s, reading them from Numba's
   on-disk cache well under a second (``python asv_bench/startup.py`` measures both).  The cache
   lives in ``__pycache__`` beside the package or, where that is read-only, in Numba's user-wide
@@ -19,7 +22,7 @@ import os
 
 from numba import njit
 
-__all__ = ["PARALLEL", "SERIAL", "CACHE"]
+__all__ = ["PARALLEL", "PARALLEL_SUMS", "SERIAL", "CACHE"]
 
 
 def _probe():
@@ -38,7 +41,6 @@ def _cache_wanted_and_possible():
 
 CACHE = _cache_wanted_and_possible()
 
-_FASTMATH = {"contract", "reassoc", "nsz"}
-
-SERIAL = dict(nogil=True, cache=CACHE, fastmath=_FASTMATH)
+SERIAL = dict(nogil=True, cache=CACHE, fastmath={"contract", "nsz"})
 PARALLEL = dict(SERIAL, parallel=True)
+PARALLEL_SUMS = dict(PARALLEL, fastmath={"contract", "nsz", "reassoc"})

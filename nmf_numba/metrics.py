@@ -33,9 +33,12 @@ def _prepare(X, W, H):
 
 
 def beta_divergence(X, W, H, beta_loss="frobenius"):
-    """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2)."""
+    """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2).
+
+    For β ≤ 0 the divergence is undefined where X is zero, and a ValueError says so."""
     beta = _validation.check_beta_loss(beta_loss)
     op, A, B = _prepare(X, W, H)
+    _validation.check_zeros_for_beta(op.X, beta)
     return float(divergence(op, A, B, beta))
 
 

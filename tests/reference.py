@@ -149,3 +149,10 @@ def hoyer_sparsity(A, axis=0):
         l1, l2 = np.abs(x).sum(), np.sqrt((x**2).sum())
         scores.append(1.0 if l2 == 0 else (np.sqrt(n) - l1 / l2) / (np.sqrt(n) - 1))
     return float(np.mean(scores))
+
+
+def residual_terms(X, A, B):
+    """(Σ (x − v)², Σ v²) over the stored entries of sparse X, v = (A Bᵀ)_ij."""
+    coo = X.tocoo()
+    v = np.einsum("ik,ik->i", np.asarray(A, np.float64)[coo.row], np.asarray(B, np.float64)[coo.col])
+    return float(np.sum((coo.data - v) ** 2)), float(np.sum(v**2))

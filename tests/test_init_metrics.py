@@ -47,7 +47,7 @@ def test_nndsvd_on_zero_matrix_is_finite():
 
 @pytest.mark.parametrize("beta", [2.0, 1.0, 0.0, 0.5, 1.5, 3.0])
 def test_beta_divergence_metric(beta, fmt, dtype):
-    X = make_data(14, 11, fmt=fmt, dtype=dtype, positive=beta <= 0 and fmt == "dense")
+    X = make_data(14, 11, fmt=fmt, dtype=dtype, positive=beta <= 0)
     W, H = make_factors(14, 11, 3, dtype)
     rtol = 1e-9 if dtype == np.float64 else 1e-4
     got = nn.metrics.beta_divergence(X, W, H, beta)
@@ -89,3 +89,10 @@ def test_hoyer_sparsity(axis):
     assert nn.metrics.hoyer_sparsity(A, axis) == pytest.approx(ref.hoyer_sparsity(A, axis))
     assert nn.metrics.hoyer_sparsity(np.eye(4), axis) == pytest.approx(1.0)
     assert nn.metrics.hoyer_sparsity(np.ones((4, 4)), axis) == pytest.approx(0.0)
+
+
+def test_beta_divergence_metric_rejects_nonpositive_beta_with_zeros(fmt):
+    X = make_data(6, 5, fmt=fmt)
+    W, H = make_factors(6, 5, 2)
+    with pytest.raises(ValueError, match="contains zeros"):
+        nn.metrics.beta_divergence(X, W, H, "itakura-saito")

@@ -134,8 +134,8 @@ def test_pow_rows(exponent, clip, dtype):
 def test_sum_sq_and_residual_sq(m, n, dtype):
     X = make_data(m, n, dtype=dtype)
     P = make_data(m, n, dtype=dtype, seed=5)
-    assert dense_k.sum_sq(X.ravel()) == pytest.approx(ref.sum_sq(X), rel=1e-12)
-    assert dense_k.residual_sq(X, P) == pytest.approx(ref.residual_sq(X, P), rel=1e-12)
+    assert dense_k.sum_sq(X.ravel()).sum() == pytest.approx(ref.sum_sq(X), rel=1e-12)
+    assert dense_k.residual_sq(X, P).sum() == pytest.approx(ref.residual_sq(X, P), rel=1e-12)
 
 
 @pytest.mark.parametrize("beta", BETAS)
@@ -230,3 +230,23 @@ def test_power_matches_numpy(exponent, dtype):
     got = apply(base, np.dtype(dtype).type(exponent))
     assert got.dtype == dtype
     np.testing.assert_allclose(got, base.astype(np.float64) ** exponent, rtol=rtol_for(dtype))
+
+
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_residual_terms(m, n, k, dtype):
+    X = sp.csr_matrix(_with_empty_lines(make_data(m, n, dtype=dtype)))
+    A, Bt = make_factors(m, n, k, dtype)
+    B = np.ascontiguousarray(Bt.T)
+    got = csr_k.residual_terms(X.data, X.indices, X.indptr, A, B).sum(axis=0)
+    np.testing.assert_allclose(got, ref.residual_terms(X, A, B), rtol=1e-12)
+
+
+def test_csr_frobenius_is_accurate_for_small_residuals(dtype):
+    """A near-exact fit: the CSR residual must agree with the dense one, float32 included."""
+    rng = np.random.default_rng(0)
+    W, H = rng.random((300, 4)).astype(dtype), rng.random((4, 60)).astype(dtype)
+    X = (W.astype(np.float64) @ H + 1e-4 * rng.random((300, 60))).astype(dtype)
+    dense_value = DenseOp(X).residual_sq(W, np.ascontiguousarray(H.T))
+    csr_value = CsrOp(sp.csr_matrix(X)).residual_sq(W, np.ascontiguousarray(H.T))
+    assert csr_value == pytest.approx(dense_value, rel=1e-3)
+    assert dense_value == pytest.approx(ref.residual_sq(X, W.astype(np.float64) @ H), rel=1e-4)

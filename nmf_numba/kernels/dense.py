@@ -5,14 +5,15 @@ Conventions shared by every kernel here:
 * factors are "tall": ``A`` is rows×k and the model is ``X ≈ A Bᵀ``;
 * ``P`` is a dense block of the model ``A Bᵀ`` computed by BLAS before the kernel runs;
 * scalars arrive already cast to the arrays' dtype, so float32 stays float32;
-* reductions go through per-row partial sums added up serially, so a result does not depend on
-  how rows were scheduled on threads.
+* reductions return per-row (or per-chunk) partial sums that the caller adds up with NumPy: a
+  ``part.sum()`` inside a parallel kernel would become a parallel reduction whose rounding
+  depends on the thread count.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL
+from .._numba import PARALLEL, PARALLEL_SUMS
 from ._scalar import power
 
 
@@ -23,7 +24,7 @@ _SWEEP_ROWS = 8
 _CHUNKS = 64
 
 
-@njit(**PARALLEL)
+@njit(**PARALLEL_SUMS)
 def hals_sweep(A, G, XB):
     """One cyclic coordinate-descent (HALS) sweep over the columns of ``A``, in place.
 
@@ -128,10 +129,10 @@ def mu_ratio(X, P, D, beta, eps, need_den):
 
 @njit(**PARALLEL)
 def beta_terms(X, P, beta, eps):
-    """Sums that make up the β-divergence ``D_β(X | P)`` for β ∉ {2}, in float64.
+    """Per-row sums that make up the β-divergence ``D_β(X | P)`` for β ≠ 2, in float64.
 
     Entries with ``x ≤ eps`` are skipped and ``P`` is clipped at ``eps`` (scikit-learn's
-    definition).  Returns ``(s1, s2, s3)``:
+    definition).  Returns an (n_rows, 3) array whose column sums are ``(s1, s2, s3)``:
 
     * β = 1: ``Σ x log(x/p)``, ``Σ x``, ``Σ_all P``
     * β = 0: ``Σ x/p``, ``Σ log(x/p)``, 0
@@ -166,12 +167,12 @@ def beta_terms(X, P, beta, eps):
         part[i, 0] = s1
         part[i, 1] = s2
         part[i, 2] = s3
-    return part[:, 0].sum(), part[:, 1].sum(), part[:, 2].sum()
+    return part
 
 
 @njit(**PARALLEL)
 def residual_sq(X, P):
-    """``‖X − P‖²_F`` in float64, without a temporary."""
+    """Per-row ``‖X_i − P_i‖²`` in float64, without a temporary; the caller sums them."""
     n_rows, n_cols = P.shape
     part = np.zeros(n_rows)
     for i in prange(n_rows):
@@ -180,7 +181,7 @@ def residual_sq(X, P):
             r = np.float64(X[i, j]) - np.float64(P[i, j])
             s += r * r
         part[i] = s
-    return part.sum()
+    return part
 
 
 @njit(**PARALLEL)
@@ -198,7 +199,7 @@ def pow_rows(P, exponent, eps, clip):
 
 @njit(**PARALLEL)
 def sum_sq(x):
-    """``Σ x²`` of a 1-D array, accumulated in float64."""
+    """Per-chunk ``Σ x²`` of a 1-D array in float64 (64 fixed chunks); the caller sums them."""
     n = x.shape[0]
     n_chunks = 64 if n >= 65536 else 1
     part = np.zeros(n_chunks)
@@ -209,4 +210,4 @@ def sum_sq(x):
             v = np.float64(x[p])
             s += v * v
         part[c] = s
-    return part.sum()
+    return part
