@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
+__all__ = ["check_array", "check_data"]
+
 from .losses import BETA_LOSSES
 
 SOLVERS = ("auto", "mu", "cd")
@@ -67,6 +69,11 @@ def check_data(X, name="X"):
         if X.format in ("csr", "csc", "coo"):
             _check_compressed_structure(X, name)
         else:
+            if X.format == "bsr":  # scipy's own full check: corrupt indices would crash tocsr()
+                try:
+                    X.check_format(full_check=True)
+                except (ValueError, IndexError) as err:
+                    raise ValueError(f"{name}: invalid BSR structure: {err}") from err
             X = X.tocsr()
     elif isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be a 2-D array-like or a scipy.sparse matrix, got {X!r}.")
@@ -150,10 +157,13 @@ def check_int(value, name, minimum):
 
 
 def check_real(value, name, minimum, allow_none=False, strict=False):
+    """A real number >= minimum (> if strict); +inf is allowed ("no limit"), NaN is not."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise TypeError(f"{name} must be a finite real number, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    if np.isnan(value):
+        raise ValueError(f"{name} must be a number, got NaN.")
     if value < minimum or (strict and value == minimum):
         op = ">" if strict else ">="
         raise ValueError(f"{name} must be {op} {minimum}, got {value}.")

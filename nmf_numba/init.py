@@ -70,14 +70,20 @@ def _nndsvd(X, k, random_state, eps=1e-6):
 
 
 def initialize(X, n_components, init="auto", random_state=None):
-    """Initial ``(W, H)`` for a validated X (ndarray or canonical CSR), in X's dtype.
+    """Initial ``(W, H)`` for X (validated like :func:`nmf_numba.nmf` does), in X's dtype.
 
     ``init`` is one of "auto", "random", "nndsvd", "nndsvda", "nndsvdar" or a tuple ``(W0, H0)``.
     "auto" is "nndsvda" when ``n_components <= min(X.shape)``, else "random" (scikit-learn's
     default).  Returned arrays are new; user arrays are never modified.
     """
+    X = _validation.check_data(X)
+    return _initialize(X, _validation.check_int(n_components, "n_components", 1), init,
+                       random_state)
+
+
+def _initialize(X, k, init, random_state):
+    """:func:`initialize` for an X that is already validated."""
     m, n = X.shape
-    k = n_components
     if isinstance(init, tuple):
         if len(init) != 2:
             raise ValueError("A custom init must be a tuple (W0, H0).")

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _validation
-from ._data import CsrOp, DenseOp
+from ._data import CsrOp, DenseOp, _row_blocks
 from .losses import divergence
 
 __all__ = [
@@ -59,14 +59,24 @@ def relative_error(X, W, H):
 def explained_variance(X, W, H):
     """``1 − ‖X − WH‖²_F / ‖X − 1μᵀ‖²_F`` with μ the column means of X.
 
-    When every column of X is constant the denominator is 0; the score is then 1.0 for a perfect
-    reconstruction and 0.0 otherwise (scikit-learn's ``explained_variance_score`` convention).
+    The denominator is summed as squared deviations from μ (two passes; for sparse X the stored
+    entries' deviations plus ``(m − nnz_j) μ_j²`` for the implicit zeros of column j), not as
+    ``‖X‖² − m‖μ‖²``, which cancels badly when the means are large.  When every column of X is
+    constant the denominator is 0; the score is then 1.0 for a perfect reconstruction and 0.0
+    otherwise (scikit-learn's ``explained_variance_score`` convention).
     """
     op, A, B = _prepare(X, W, H)
     residual = op.residual_sq(A, B)
+    Xv = op.X
     n_samples = op.shape[0]
-    col_sums = np.asarray(op.X.sum(axis=0, dtype=np.float64)).ravel()
-    total = max(op.sq_norm - float(np.dot(col_sums, col_sums)) / n_samples, 0.0)
+    mu = np.asarray(Xv.sum(axis=0, dtype=np.float64)).ravel() / n_samples
+    if sp.issparse(Xv):
+        stored = np.sum((Xv.data.astype(np.float64) - mu[Xv.indices]) ** 2)
+        n_stored = np.bincount(Xv.indices, minlength=op.shape[1])
+        total = float(stored + np.dot(n_samples - n_stored, mu**2))
+    else:
+        total = float(sum(np.sum((Xv[rows].astype(np.float64) - mu) ** 2)
+                          for rows in _row_blocks(*op.shape)))
     if total == 0:
         return 1.0 if residual == 0 else 0.0
     return float(1.0 - residual / total)
@@ -76,22 +86,44 @@ def hoyer_sparsity(A, axis=0):
     """Hoyer's (2004) sparsity ``(√n − ‖x‖₁/‖x‖₂) / (√n − 1)`` of each vector, averaged.
 
     ``axis=0`` scores the columns of ``A`` (vectors of length ``A.shape[0]``), ``axis=1`` the rows.
-    The score is 0 for a constant vector and 1 for a vector with one non-zero entry; an all-zero
-    vector counts as 1 (nothing is active).  Vectors need at least 2 entries.
+    ``A`` may be dense or sparse, with entries of any sign (the measure uses |x|).  The score is
+    0 for a constant vector and 1 for a vector with one non-zero entry; an all-zero vector counts
+    as 1 (nothing is active).  Each vector is scaled by its largest |x| first, so tiny or huge
+    magnitudes neither under- nor overflow.  Vectors need at least 2 entries.
     """
-    if axis not in (0, 1):
+    if isinstance(axis, bool) or axis not in (0, 1):
         raise ValueError(f"axis must be 0 (columns) or 1 (rows), got {axis!r}.")
-    A = _validation.check_factor(A, np.shape(A), np.float64, "A")
-    vectors = A if axis == 0 else A.T
-    n = vectors.shape[0]
+    n = np.shape(A)[axis] if np.ndim(A) == 2 or sp.issparse(A) else 0
+    l1, l2 = _scaled_norms(A, axis)
     if n < 2:
         raise ValueError(
             f"Hoyer sparsity needs vectors of at least 2 entries; axis={axis} gives length {n}."
         )
-    l1 = np.abs(vectors).sum(axis=0)
-    l2 = np.sqrt((vectors**2).sum(axis=0))
     root_n = np.sqrt(n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = (root_n - l1 / l2) / (root_n - 1.0)
-    scores[l2 == 0] = 1.0
+    scores = np.ones(l1.shape[0])
+    active = l2 > 0
+    scores[active] = (root_n - l1[active] / l2[active]) / (root_n - 1.0)
     return float(np.clip(scores, 0.0, 1.0).mean())
+
+
+def _scaled_norms(A, axis):
+    """‖x‖₁ and ‖x‖₂ of each vector along ``axis`` after scaling it by its largest |x|."""
+    if sp.issparse(A):
+        C = abs(A.tocsc() if axis == 0 else A.tocsr())  # one compressed line per vector
+        _validation.check_array(C, accept_sparse=("csr", "csc"), input_name="A")
+        n_vectors = C.shape[1 - axis]
+        owner = np.repeat(np.arange(n_vectors), np.diff(C.indptr))
+        values = C.data.astype(np.float64)
+    else:
+        A = np.abs(_validation.check_array(A, dtype=np.float64, input_name="A"))
+        vectors = A.T if axis == 0 else A  # one row per vector
+        n_vectors = vectors.shape[0]
+        owner = np.repeat(np.arange(n_vectors), vectors.shape[1])
+        values = vectors.ravel()
+    peak = np.zeros(n_vectors)
+    np.maximum.at(peak, owner, values)
+    scale = peak[owner]
+    scaled = np.divide(values, scale, out=np.zeros_like(values), where=scale > 0)
+    l1 = np.bincount(owner, scaled, minlength=n_vectors)
+    l2 = np.sqrt(np.bincount(owner, scaled**2, minlength=n_vectors))
+    return l1, l2

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation
 from ._data import Data, _frobenius_from_parts
-from .init import check_n_components, initialize
+from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import cd, mu
 
@@ -219,7 +219,7 @@ def nmf(
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
     k = check_n_components(n_components, X, init)
 
-    W0, H0 = initialize(X, k, init, random_state)
+    W0, H0 = _initialize(X, k, init, random_state)
     data = Data(X)
     if data.max_abs > 0 and not 0 < data.sq_norm < np.inf:
         size = "small" if data.sq_norm == 0 else "large"

@@ -96,3 +96,37 @@ def test_beta_divergence_metric_rejects_nonpositive_beta_with_zeros(fmt):
     W, H = make_factors(6, 5, 2)
     with pytest.raises(ValueError, match="contains zeros"):
         nn.metrics.beta_divergence(X, W, H, "itakura-saito")
+
+
+def test_explained_variance_with_large_means(fmt):
+    """The denominator is summed as deviations: no cancellation when the means are large."""
+    rng = np.random.default_rng(0)
+    X = 1e4 + 1e-3 * rng.random((200, 50))
+    mu = X.mean(axis=0)
+    target = mu + 0.7 * (X - mu)  # explains 1 − 0.09 of the variance
+    floor = target.min()
+    W = np.hstack([np.ones((200, 1)), target - floor])
+    H = np.vstack([np.full((1, 50), floor), np.eye(50)])
+    Xin = sp.csr_matrix(X) if fmt == "csr" else X
+    assert nn.metrics.explained_variance(Xin, W, H) == pytest.approx(0.91, rel=1e-6)
+
+
+def test_explained_variance_sparse_counts_implicit_zeros():
+    X = make_data(20, 8)
+    W, H = make_factors(20, 8, 2)
+    assert nn.metrics.explained_variance(sp.csr_matrix(X), W, H) == pytest.approx(
+        ref.explained_variance(X, W, H), rel=1e-10
+    )
+
+
+def test_hoyer_sparse_negative_and_extreme_magnitudes():
+    A = np.abs(np.random.default_rng(1).standard_normal((7, 4)))
+    A[A < 0.8] = 0
+    expected = ref.hoyer_sparsity(A, 0)
+    assert nn.metrics.hoyer_sparsity(sp.csr_matrix(A), 0) == pytest.approx(expected)
+    assert nn.metrics.hoyer_sparsity(-A, 0) == pytest.approx(expected)
+    for scale in (1e-200, 1e160):
+        assert nn.metrics.hoyer_sparsity(A * scale, 0) == pytest.approx(expected)
+        assert nn.metrics.hoyer_sparsity(np.full((4, 4), scale), 1) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="axis"):
+        nn.metrics.hoyer_sparsity(A, axis=True)

@@ -46,6 +46,14 @@ def test_hals_sweep(m, n, k, dtype):
     assert np.all(A >= 0)
 
 
+def test_hals_sweep_skips_subnormal_hessian():
+    A = np.array([[1.0, 2.0]])
+    G = np.array([[1e-320, 0.0], [0.0, 1.0]])
+    XB = np.array([[1e-320, 1.0]])
+    dense_k.hals_sweep(A, G, XB)
+    assert np.all(np.isfinite(A)) and A[0, 0] == 1.0
+
+
 def test_hals_sweep_skips_zero_hessian():
     A = np.array([[1.0, 2.0]])
     G = np.array([[0.0, 0.0], [0.0, 1.0]])

@@ -123,7 +123,8 @@ def test_custom_init_is_cast_to_the_data_dtype():
         ({"max_iter": 0}, ValueError, "max_iter"),
         ({"max_iter": 2.5}, TypeError, "max_iter"),
         ({"tol": -1}, ValueError, "tol"),
-        ({"tol": np.nan}, TypeError, "tol"),
+        ({"tol": np.nan}, ValueError, "tol"),
+        ({"tol": "1e-4"}, TypeError, "tol"),
         ({"time_limit": 0}, ValueError, "time_limit"),
         ({"callback": 3}, TypeError, "callback"),
     ],
@@ -175,3 +176,38 @@ def test_metrics_validate_too():
         nn.metrics.hoyer_sparsity(W, axis=2)
     with pytest.raises(ValueError, match="at least 2 entries"):
         nn.metrics.hoyer_sparsity(np.ones((1, 3)), axis=0)
+
+
+def test_infinite_limits_mean_no_limit():
+    X = make_data(8, 6)
+    res = nn.nmf(X, 2, tol=np.inf, max_iter=50, random_state=0)
+    assert res.stop_reason == "tol" and res.n_iter == 10  # the first tol test stops it
+    res = nn.nmf(X, 2, time_limit=np.inf, max_iter=3, tol=0, random_state=0)
+    assert res.stop_reason == "max_iter"
+
+
+def test_corrupt_bsr_is_an_error_not_a_segfault():
+    X = sp.bsr_matrix(np.eye(4), blocksize=(2, 2))
+    X.indices = np.array([0, 5], dtype=X.indices.dtype)
+    with pytest.raises(ValueError, match="BSR"):
+        nn.nmf(X, 1)
+
+
+def test_initialize_validates():
+    with pytest.raises(ValueError, match="Negative values"):
+        nn.initialize(-np.ones((3, 3)), 2)
+    W, H = nn.initialize([[1, 2], [3, 4]], 1, "random", 0)  # a list of ints becomes float64
+    assert W.dtype == np.float64 and H.shape == (1, 2)
+
+
+@pytest.mark.parametrize("scale", [1e25, 1e200])
+def test_overflowing_data_raises_instead_of_returning_nan(scale):
+    X = make_data(20, 10, positive=True) * scale
+    X = X.astype(np.float32) if scale < 1e38 else X
+    with pytest.raises((FloatingPointError, ValueError), match="[Rr]escale X"):
+        nn.nmf(X, 3, solver="mu", max_iter=20, tol=0, random_state=0)
+
+
+def test_underflowing_data_raises():
+    with pytest.raises(ValueError, match="too small"):
+        nn.nmf(make_data(6, 5, positive=True) * 1e-300, 2)

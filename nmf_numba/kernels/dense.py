@@ -37,9 +37,12 @@ def hals_sweep(A, G, XB):
     n_rows, k = A.shape
     zero = A.dtype.type(0)
     one = A.dtype.type(1)
-    inv_hess = np.zeros(k, A.dtype)  # 0 marks a column whose coordinate cannot move
+    # 0 marks a column whose coordinate cannot move: a zero Hessian, or one so small (subnormal)
+    # that its reciprocal would overflow
+    tiny = np.finfo(A.dtype).tiny
+    inv_hess = np.zeros(k, A.dtype)
     for t in range(k):
-        if G[t, t] != zero:
+        if G[t, t] >= tiny:
             inv_hess[t] = one / G[t, t]
     n_blocks = (n_rows + _SWEEP_ROWS - 1) // _SWEEP_ROWS
     n_chunks = min(n_blocks, _CHUNKS)
