@@ -81,7 +81,7 @@ class _NoProgress(contextlib.nullcontext):
     def update(self, n):
         pass
 
-    def set_postfix(self, **kwargs):
+    def set_postfix(self, *args, **kwargs):
         pass
 
 
@@ -118,7 +118,7 @@ def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progr
 
     f_init = _finite(divergence(data.X_op, W, Ht, beta), 0, data)
     history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
-    progress.set_postfix(objective=f"{f_init:.6g}")
+    progress.set_postfix(objective=f"{f_init:.6g}", refresh=False)
     if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
         return 0, "tol", history
 
@@ -140,7 +140,7 @@ def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progr
         history["iteration"].append(n_iter)
         history["time"].append(elapsed)
         history["objective"].append(f)
-        progress.set_postfix(objective=f"{f:.6g}")
+        progress.set_postfix(objective=f"{f:.6g}", refresh=False)
         if callback is not None and callback(
             IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
         ):
@@ -189,8 +189,8 @@ def nmf(
     tol : float
         Relative-decrease tolerance, tested every 10 iterations: the run stops at iteration
         ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
-        objective after iteration ``i`` and ``f[0]`` the one at the initialisation — the rule of
-        scikit-learn's MU solver.  ``tol=0`` disables it.  The objective itself is evaluated
+        objective after iteration ``i`` and ``f[0]`` the one at the initialisation (scikit-learn's
+        MU solver applies the same rule to ``sqrt(2 f)``).  ``tol=0`` disables it.  The objective itself is evaluated
         every iteration for β = 2 (it comes almost free from the update's products) and every
         10 iterations otherwise; each evaluation is recorded in ``history`` and passed to
         ``callback``.
