@@ -7,7 +7,8 @@ the same small interface, so that one solver half-step serves both factors::
     op.times(B)                      -> X B                      (rows×k)
     op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
-    op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F
+    op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
+    op.sq_norm                       -> ‖X‖²_F
 
 ``A`` (rows×k) and ``B`` (cols×k) are the tall factors: ``X ≈ A Bᵀ``.  Everything that knows about
 scipy.sparse lives here or above; the kernels see plain arrays.
@@ -37,7 +38,11 @@ def _row_blocks(n_rows, n_cols):
 
 
 def _frobenius_from_parts(sq_norm_x, A, XB, G):
-    """``‖X − A Bᵀ‖²`` from ``‖X‖²``, ``XB = X B`` and ``G = BᵀB`` in O(rows·k²), float64."""
+    """``‖X − A Bᵀ‖²`` from ``‖X‖²``, ``XB = X B`` and ``G = BᵀB`` in O(rows·k²), float64.
+
+    The loop's cheap estimate (the products are the ones the update just used).  It cancels
+    down to the residual, so it is only good to about ``eps(dtype)·‖X‖²``: enough for the
+    stopping rule; the final loss is computed by ``residual_sq`` instead."""
     A64 = A.astype(np.float64, copy=False)
     cross = np.vdot(A64, XB.astype(np.float64, copy=False))
     model = np.vdot(A64.T @ A64, G.astype(np.float64, copy=False))
@@ -129,7 +134,7 @@ class CsrOp:
 
     def residual_sq(self, A, B):
         stored, model_stored = csr_k.residual_terms(*self.args, A, B).sum(axis=0)
-        A64, B64 = A.astype(np.float64), B.astype(np.float64)
+        A64, B64 = A.astype(np.float64, copy=False), B.astype(np.float64, copy=False)
         model = float(np.vdot(A64.T @ A64, B64.T @ B64))
         return float(stored + max(model - model_stored, 0.0))
 

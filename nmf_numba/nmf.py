@@ -189,11 +189,11 @@ def nmf(
     tol : float
         Relative-decrease tolerance, tested every 10 iterations: the run stops at iteration
         ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
-        objective after iteration ``i`` and ``f[0]`` the one at the initialisation (scikit-learn's
-        MU solver applies the same rule to ``sqrt(2 f)``).  ``tol=0`` disables it.  The objective itself is evaluated
-        every iteration for β = 2 (it comes almost free from the update's products) and every
-        10 iterations otherwise; each evaluation is recorded in ``history`` and passed to
-        ``callback``.
+        objective after iteration ``i`` and ``f[0]`` the one at the initialisation
+        (scikit-learn's MU solver applies the same rule to ``sqrt(2 f)``).  ``tol=0`` disables
+        it.  The objective itself is evaluated every iteration for β = 2 (it comes almost free
+        from the update's products) and every 10 iterations otherwise; each evaluation is
+        recorded in ``history`` and passed to ``callback``.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration).
     callback : callable or None
