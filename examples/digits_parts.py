@@ -10,7 +10,6 @@ to examples/output/digits_parts.png.
 import pathlib
 import time
 
-import numpy as np
 from sklearn.datasets import load_digits
 
 import nmf_numba as nn

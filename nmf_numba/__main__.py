@@ -16,7 +16,6 @@ def _timed(fn, repeat):
 
 
 def demo(args):
-    import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.decomposition import NMF
     from sklearn.exceptions import ConvergenceWarning

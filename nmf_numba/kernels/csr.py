@@ -100,15 +100,23 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
             p += 1
 
 
+@njit(inline="always", **SERIAL)
+def _dot64(a_row, b_row):
+    """``a_row · b_row`` accumulated in float64 (for losses, whatever the factors' dtype)."""
+    v = 0.0
+    for t in range(a_row.shape[0]):
+        v += np.float64(a_row[t]) * np.float64(b_row[t])
+    return v
+
+
 @njit(**PARALLEL)
 def beta_terms(data, indices, indptr, A, B, beta, eps):
     """Per-row stored-entry sums of ``D_β(X | A Bᵀ)`` in float64, as in the dense ``beta_terms``.
 
-    Returns an (n_rows, 2) array whose column sums are ``(s1, s2)``; the term over every entry (``Σ A Bᵀ`` or ``Σ (A Bᵀ)^β``) is computed by
-    the caller without densifying X.
+    Returns an (n_rows, 2) array whose column sums are ``(s1, s2)``; the term over every entry
+    (``Σ A Bᵀ`` or ``Σ (A Bᵀ)^β``) is computed by the caller without densifying X.
     """
     n_rows = indptr.shape[0] - 1
-    k = B.shape[1]
     part = np.zeros((n_rows, 2))
     for i in prange(n_rows):
         s1 = 0.0
@@ -117,10 +125,7 @@ def beta_terms(data, indices, indptr, A, B, beta, eps):
             x = np.float64(data[p])
             if x <= eps:
                 continue
-            j = indices[p]
-            v = 0.0
-            for t in range(k):
-                v += np.float64(A[i, t]) * np.float64(B[j, t])
+            v = _dot64(A[i], B[indices[p]])
             if v < eps:
                 v = eps
             if beta == 1.0:
@@ -147,16 +152,12 @@ def residual_terms(data, indices, indptr, A, B):
     out twice too large in float32).
     """
     n_rows = indptr.shape[0] - 1
-    k = B.shape[1]
     part = np.zeros((n_rows, 2))
     for i in prange(n_rows):
         s1 = 0.0
         s2 = 0.0
         for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            v = 0.0
-            for t in range(k):
-                v += np.float64(A[i, t]) * np.float64(B[j, t])
+            v = _dot64(A[i], B[indices[p]])
             r = np.float64(data[p]) - v
             s1 += r * r
             s2 += v * v
