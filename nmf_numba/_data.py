@@ -9,6 +9,7 @@ the same small interface, so that one solver half-step serves both factors::
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
     op.sq_norm                       -> ‖X‖²_F
+    op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
 
 ``A`` (rows×k) and ``B`` (cols×k) are the tall factors: ``X ≈ A Bᵀ``.  Everything that knows about
 scipy.sparse lives here or above; the kernels see plain arrays.
@@ -56,6 +57,7 @@ class DenseOp:
         self.X = X
         self.shape = X.shape
         self.dtype = X.dtype
+        self.n_stored = X.size
         self.sq_norm = float(dense_k.sum_sq(X.ravel()).sum())
 
     def times(self, B):
@@ -95,6 +97,7 @@ class CsrOp:
         self.X = X
         self.shape = X.shape
         self.dtype = X.dtype
+        self.n_stored = X.nnz
         self.args = (X.data, X.indices, X.indptr)
         self.sq_norm = float(dense_k.sum_sq(X.data).sum())
 

@@ -10,7 +10,7 @@ __all__ = ["check_array", "check_data"]
 
 from .losses import BETA_LOSSES
 
-SOLVERS = ("auto", "mu", "cd")
+SOLVERS = ("auto", "mu", "cd", "hals")
 INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
 

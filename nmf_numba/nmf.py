@@ -13,7 +13,7 @@ from . import _validation
 from ._data import Data, _frobenius_from_parts
 from .init import _initialize, check_n_components
 from .losses import divergence
-from .solvers import cd, mu
+from .solvers import make_step
 
 __all__ = ["nmf", "NMFResult", "IterationInfo"]
 
@@ -179,8 +179,10 @@ def nmf(
         Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
         The β of the β-divergence minimised (2, 1, 0 for the names).
-    solver : {"auto", "mu", "cd"}
-        "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2).
+    solver : {"auto", "mu", "cd", "hals"}
+        "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2), one
+        sweep per half-step, as scikit-learn.  "hals": accelerated HALS (Gillis & Glineur
+        2012), repeated sweeps on the same products while they pay (β = 2).
         "auto": "cd" for β = 2, else "mu".
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar"} or tuple (W0, H0)
         Initialisation; see :func:`nmf_numba.init.initialize`.  W0/H0 are copied, never modified.
@@ -230,13 +232,7 @@ def nmf(
     W = np.ascontiguousarray(W0, dtype=X.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
-    if solver == "cd":
-        def step(op, A, B):
-            return cd.update(op, A, B)
-    else:
-        def step(op, A, B):
-            return mu.update(op, A, B, beta)
-
+    step = make_step(solver, beta)
     with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
         n_iter, stop_reason, history = _iterate(
             data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progress, t_start

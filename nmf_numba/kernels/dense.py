@@ -33,6 +33,9 @@ def hals_sweep(A, G, XB):
     coordinate, which takes the k-long dot product off the sweep's serial dependency chain;
     rows are independent, so a block of rows is advanced together.  The iterates are those of
     scikit-learn's column-outer ``_update_cdnmf_fast`` (``shuffle=False``) up to rounding.
+
+    Returns per-chunk sums of the squared changes of ``A`` (float64), whose total is
+    ``‖A_new − A_old‖²_F`` (the accelerated HALS solver's inner stopping rule uses it).
     """
     n_rows, k = A.shape
     zero = A.dtype.type(0)
@@ -47,8 +50,10 @@ def hals_sweep(A, G, XB):
     n_blocks = (n_rows + _SWEEP_ROWS - 1) // _SWEEP_ROWS
     n_chunks = min(n_blocks, _CHUNKS)
     per_chunk = (n_blocks + n_chunks - 1) // max(n_chunks, 1)
+    change = np.zeros(max(n_chunks, 1))
     for c in prange(n_chunks):
         grad = np.empty((_SWEEP_ROWS, k), A.dtype)
+        moved = 0.0
         for b in range(c * per_chunk, min(n_blocks, (c + 1) * per_chunk)):
             i0 = b * _SWEEP_ROWS
             n_in = min(n_rows, i0 + _SWEEP_ROWS) - i0
@@ -70,8 +75,11 @@ def hals_sweep(A, G, XB):
                         new = zero
                     A[i0 + q, t] = new
                     delta = new - old
+                    moved += np.float64(delta) * np.float64(delta)
                     for r in range(k):
                         grad[q, r] += delta * G[t, r]
+        change[c] = moved
+    return change
 
 
 @njit(**PARALLEL)
