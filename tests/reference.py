@@ -156,3 +156,17 @@ def residual_terms(X, A, B):
     coo = X.tocoo()
     v = np.einsum("ik,ik->i", np.asarray(A, np.float64)[coo.row], np.asarray(B, np.float64)[coo.col])
     return float(np.sum((coo.data - v) ** 2)), float(np.sum(v**2))
+
+
+def nnls_rows(G, C):
+    """Row-wise NNLS min_{a ≥ 0} ½ aᵀGa − c·a through scipy's Lawson-Hanson NNLS on
+    ‖R a − d‖ with RᵀR = G, Rᵀd = c (R from a Cholesky factor of G, which must be PD)."""
+    from scipy.optimize import nnls
+
+    G = np.asarray(G, np.float64)
+    R = np.linalg.cholesky(G).T  # G = Rᵀ R
+    out = []
+    for c in np.asarray(C, np.float64):
+        d = np.linalg.solve(R.T, c)
+        out.append(nnls(R, d)[0])
+    return np.array(out)

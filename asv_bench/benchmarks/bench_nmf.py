@@ -46,7 +46,7 @@ import scipy.sparse as sp
 import nmf_numba
 from nmf_numba._data import Data
 from nmf_numba.metrics import relative_error
-from nmf_numba.solvers import cd, hals, mu
+from nmf_numba.solvers import anls, cd, hals, mu
 
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 10
@@ -154,6 +154,11 @@ def _hals_iteration(data, W, Ht):
     hals.update(data.Xt_op, Ht, W)
 
 
+def _anls_iteration(data, W, Ht):
+    anls.update(data.X_op, W, Ht)
+    anls.update(data.Xt_op, Ht, W)
+
+
 def _mu_iteration(data, W, Ht, beta):
     mu.update(data.X_op, W, Ht, beta)
     mu.update(data.Xt_op, Ht, W, beta)
@@ -243,6 +248,22 @@ class HALSDense(_OneIteration):
 
     def time_iteration(self, shape):
         _hals_iteration(self.data, self.W, self.Ht)
+
+
+class ANLSDense(_OneIteration):
+    """ANLS with block principal pivoting, dense float64 2000×1000, k = 32: one exact
+    non-negative least-squares solve per row and factor."""
+
+    params = [[DENSE_SHAPE]]
+    param_names = ["shape"]
+    fmt = "dense"
+
+    def setup(self, shape):
+        self._load(shape, None, K)
+        self._warm((shape,), lambda: self.time_iteration(shape))
+
+    def time_iteration(self, shape):
+        _anls_iteration(self.data, self.W, self.Ht)
 
 
 class CDCsr(_OneIteration):

@@ -13,7 +13,7 @@ Conventions shared by every kernel here:
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL, PARALLEL_SUMS
+from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
 from ._scalar import power
 
 
@@ -222,3 +222,120 @@ def sum_sq(x):
             s += v * v
         part[c] = s
     return part
+
+
+@njit(**SERIAL)
+def _solve_passive(G, c, passive, x, y, L, idx):
+    """Solve ``G[F, F] x_F = c_F`` (F = passive set) by Cholesky, in float64 scratch; set
+    ``x`` (0 off F) and the dual ``y = G x − c`` (0 on F).  Returns False if G[F, F] is not
+    positive definite (a column of B that is zero or dependent)."""
+    k = c.shape[0]
+    n_f = 0
+    for j in range(k):
+        if passive[j]:
+            idx[n_f] = j
+            n_f += 1
+    for a in range(n_f):  # Cholesky factor, lower triangle
+        for b in range(a + 1):
+            s = np.float64(G[idx[a], idx[b]])
+            for t in range(b):
+                s -= L[a, t] * L[b, t]
+            if a == b:
+                if s <= 0.0:
+                    return False
+                L[a, a] = np.sqrt(s)
+            else:
+                L[a, b] = s / L[b, b]
+    z = np.empty(n_f)
+    for a in range(n_f):  # L z = c_F
+        s = np.float64(c[idx[a]])
+        for t in range(a):
+            s -= L[a, t] * z[t]
+        z[a] = s / L[a, a]
+    for j in range(k):
+        x[j] = 0.0
+    for a in range(n_f - 1, -1, -1):  # Lᵀ x_F = z
+        s = z[a]
+        for t in range(a + 1, n_f):
+            s -= L[t, a] * x[idx[t]]
+        x[idx[a]] = s / L[a, a]
+    for j in range(k):
+        if passive[j]:
+            y[j] = 0.0
+        else:
+            s = -np.float64(c[j])
+            for a in range(n_f):
+                s += np.float64(G[j, idx[a]]) * x[idx[a]]
+            y[j] = s
+    return True
+
+
+@njit(**SERIAL)
+def _solve_or_restart(G, c, passive, x, y, L, idx):
+    """``_solve_passive``; on a singular block restart from the empty passive set (x = 0)."""
+    if not _solve_passive(G, c, passive, x, y, L, idx):
+        for j in range(passive.shape[0]):
+            passive[j] = False
+        _solve_passive(G, c, passive, x, y, L, idx)
+
+
+@njit(**PARALLEL)
+def nnls_rows(G, C, A, max_iter):
+    """Row-wise non-negative least squares by block principal pivoting (Kim & Park 2011).
+
+    For every row ``i`` solves ``min_{a ≥ 0} ½ aᵀ G a − C[i]·a`` — with ``G = BᵀB`` and
+    ``C = X B`` that is ``min_{a ≥ 0} ‖X[i] − a Bᵀ‖²`` — and writes the solution into ``A[i]``.
+    The current ``A[i] > 0`` is the starting passive set (a warm start across iterations).
+    Infeasible variables are exchanged all at once while their number falls, with Kim & Park's
+    backup rule (3 more full exchanges, then one variable at a time) to guarantee termination.
+    A passive set whose Gram block is singular (zero or dependent columns of B) restarts the row
+    from x = 0.  Returns per-chunk counts of rows that hit ``max_iter`` (all 0 when every
+    subproblem was solved exactly).
+    """
+    n_rows, k = A.shape
+    zero = A.dtype.type(0)
+    n_chunks = min(max(n_rows, 1), _CHUNKS)
+    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    unsolved = np.zeros(n_chunks, np.int64)
+    for c in prange(n_chunks):
+        passive = np.zeros(k, np.bool_)
+        x = np.zeros(k)
+        y = np.zeros(k)
+        L = np.zeros((k, k))
+        idx = np.zeros(k, np.int64)
+        for i in range(c * per_chunk, min(n_rows, (c + 1) * per_chunk)):
+            for j in range(k):
+                passive[j] = A[i, j] > zero
+            _solve_or_restart(G, C[i], passive, x, y, L, idx)
+            best = k + 1
+            backup = 3
+            done = False
+            for _ in range(max_iter):
+                n_bad = 0
+                last = -1
+                for j in range(k):
+                    if (passive[j] and x[j] < 0.0) or (not passive[j] and y[j] < 0.0):
+                        n_bad += 1
+                        last = j
+                if n_bad == 0:
+                    done = True
+                    break
+                if n_bad < best:
+                    best = n_bad
+                    backup = 3
+                    full = True
+                elif backup >= 1:
+                    backup -= 1
+                    full = True
+                else:
+                    full = False
+                for j in range(k):
+                    bad = (passive[j] and x[j] < 0.0) or (not passive[j] and y[j] < 0.0)
+                    if bad and (full or j == last):
+                        passive[j] = not passive[j]
+                _solve_or_restart(G, C[i], passive, x, y, L, idx)
+            if not done:
+                unsolved[c] += 1
+            for j in range(k):
+                A[i, j] = x[j] if (passive[j] and x[j] > 0.0) else zero
+    return unsolved

@@ -9,13 +9,14 @@ least-squares step, so the Frobenius objective after the step costs only O(rows�
 
 import functools
 
-from . import cd, hals, mu
+from . import anls, cd, hals, mu
 
 # Which β each solver accepts: a predicate and the words of the error message.
 SUPPORTED_BETA = {
     "mu": (lambda beta: True, "every beta_loss"),
     "cd": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
     "hals": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
+    "anls": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
 }
 
 
@@ -23,4 +24,4 @@ def make_step(solver, beta):
     """The half-step ``step(op, A, B)`` of a validated solver name and β."""
     if solver == "mu":
         return functools.partial(mu.update, beta=beta)
-    return {"cd": cd.update, "hals": hals.update}[solver]
+    return {"cd": cd.update, "hals": hals.update, "anls": anls.update}[solver]
