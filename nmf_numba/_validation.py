@@ -10,7 +10,7 @@ __all__ = ["check_array", "check_data"]
 
 from .losses import BETA_LOSSES
 
-SOLVERS = ("auto", "mu", "cd", "hals", "anls")
+SOLVERS = ("auto", "mu", "cd", "hals", "anls", "pgd")
 INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
 

@@ -179,12 +179,12 @@ def nmf(
         Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
         The β of the β-divergence minimised (2, 1, 0 for the names).
-    solver : {"auto", "mu", "cd", "hals", "anls"}
+    solver : {"auto", "mu", "cd", "hals", "anls", "pgd"}
         "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2), one
         sweep per half-step, as scikit-learn.  "hals": accelerated HALS (Gillis & Glineur
         2012), repeated sweeps on the same products while they pay (β = 2).  "anls":
         alternating exact non-negative least squares by block principal pivoting (Kim & Park
-        2011) (β = 2).
+        2011) (β = 2).  "pgd": alternating projected gradient (Lin 2007) (β = 2).
         "auto": "cd" for β = 2, else "mu".
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar"} or tuple (W0, H0)
         Initialisation; see :func:`nmf_numba.init.initialize`.  W0/H0 are copied, never modified.

@@ -55,7 +55,7 @@ def test_cd_matches_sklearn(fmt):
 @pytest.mark.parametrize(
     "solver,beta",
     # hals is in tests/test_hals.py: its sweep count follows the cost of X B (nnz vs m·n)
-    [("cd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5), ("mu", 1.5), ("mu", 3.0), ("mu", 0.0),
+    [("cd", 2.0), ("pgd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5), ("mu", 1.5), ("mu", 3.0), ("mu", 0.0),
      ("mu", -0.5)],
 )
 def test_dense_equals_csr(solver, beta, dtype):
@@ -71,7 +71,7 @@ def test_dense_equals_csr(solver, beta, dtype):
     assert rd.loss == pytest.approx(rs.loss, rel=rtol)
 
 
-MONOTONE_CASES = [(s, 2.0, f) for s in ("cd", "hals") for f in ("dense", "csr")] + [
+MONOTONE_CASES = [(s, 2.0, f) for s in ("cd", "hals", "pgd") for f in ("dense", "csr")] + [
     ("mu", b, f) for b, f in MU_CASES + [(-1.0, "dense")]
 ]
 
@@ -94,7 +94,8 @@ def test_objective_never_increases(solver, beta, fmt):
 
 
 @pytest.mark.parametrize("init", ["random", "nndsvda"])
-@pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("mu", 1.0), ("mu", 0.5)])
+@pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("anls", 2.0),
+                                         ("pgd", 2.0), ("mu", 1.0), ("mu", 0.5)])
 def test_float32_in_float32_out(solver, beta, fmt, init):
     X = make_data(15, 12, dtype=np.float32, fmt=fmt)
     kw = dict(solver=solver, beta_loss=beta, max_iter=10, tol=0, random_state=0, init=init)

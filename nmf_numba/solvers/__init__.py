@@ -9,7 +9,7 @@ least-squares step, so the Frobenius objective after the step costs only O(rows�
 
 import functools
 
-from . import anls, cd, hals, mu
+from . import anls, cd, hals, mu, pgd
 
 # Which β each solver accepts: a predicate and the words of the error message.
 SUPPORTED_BETA = {
@@ -17,6 +17,7 @@ SUPPORTED_BETA = {
     "cd": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
     "hals": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
     "anls": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
+    "pgd": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
 }
 
 
@@ -24,4 +25,6 @@ def make_step(solver, beta):
     """The half-step ``step(op, A, B)`` of a validated solver name and β."""
     if solver == "mu":
         return functools.partial(mu.update, beta=beta)
+    if solver == "pgd":
+        return pgd.PGD().update  # keeps a step size and a tolerance per factor
     return {"cd": cd.update, "hals": hals.update, "anls": anls.update}[solver]
