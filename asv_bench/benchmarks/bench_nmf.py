@@ -46,7 +46,7 @@ import scipy.sparse as sp
 import nmf_numba
 from nmf_numba._data import Data
 from nmf_numba.metrics import relative_error
-from nmf_numba.solvers import anls, cd, hals, mu
+from nmf_numba.solvers import cd, make_step, mu
 
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 10
@@ -149,16 +149,6 @@ def _cd_iteration(data, W, Ht):
     cd.update(data.Xt_op, Ht, W)
 
 
-def _hals_iteration(data, W, Ht):
-    hals.update(data.X_op, W, Ht)
-    hals.update(data.Xt_op, Ht, W)
-
-
-def _anls_iteration(data, W, Ht):
-    anls.update(data.X_op, W, Ht)
-    anls.update(data.Xt_op, Ht, W)
-
-
 def _mu_iteration(data, W, Ht, beta):
     mu.update(data.X_op, W, Ht, beta)
     mu.update(data.Xt_op, Ht, W, beta)
@@ -233,37 +223,23 @@ class MUDense(_OneIteration):
         _mu_iteration(self.data, self.W, self.Ht, beta)
 
 
-class HALSDense(_OneIteration):
-    """Accelerated HALS (repeated sweeps on the same products), dense float64 2000×1000, k = 32.
-    Compare with CDDense at the same shape: the extra sweeps should cost far less than the
-    products."""
+class OtherSolversDense(_OneIteration):
+    """One iteration of the other Frobenius solvers, dense float64 2000×1000, k = 32: accelerated
+    HALS (repeated sweeps on the same products), ANLS (an exact NNLS per row by block principal
+    pivoting) and projected gradient.  Compare with CDDense at the same shape."""
 
-    params = [[DENSE_SHAPE]]
-    param_names = ["shape"]
+    params = [["hals", "anls", "pgd"]]
+    param_names = ["solver"]
     fmt = "dense"
 
-    def setup(self, shape):
-        self._load(shape, None, K)
-        self._warm((shape,), lambda: self.time_iteration(shape))
+    def setup(self, solver):
+        self._load(DENSE_SHAPE, None, K)
+        self._step = make_step(solver, 2.0)
+        self._warm((solver,), lambda: self.time_iteration(solver))
 
-    def time_iteration(self, shape):
-        _hals_iteration(self.data, self.W, self.Ht)
-
-
-class ANLSDense(_OneIteration):
-    """ANLS with block principal pivoting, dense float64 2000×1000, k = 32: one exact
-    non-negative least-squares solve per row and factor."""
-
-    params = [[DENSE_SHAPE]]
-    param_names = ["shape"]
-    fmt = "dense"
-
-    def setup(self, shape):
-        self._load(shape, None, K)
-        self._warm((shape,), lambda: self.time_iteration(shape))
-
-    def time_iteration(self, shape):
-        _anls_iteration(self.data, self.W, self.Ht)
+    def time_iteration(self, solver):
+        self._step(self.data.X_op, self.W, self.Ht)
+        self._step(self.data.Xt_op, self.Ht, self.W)
 
 
 class CDCsr(_OneIteration):
