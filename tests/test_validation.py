@@ -200,6 +200,7 @@ def test_initialize_validates():
     assert W.dtype == np.float64 and H.shape == (1, 2)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # numpy says it first
 @pytest.mark.parametrize("scale", [1e25, 1e200])
 def test_overflowing_data_raises_instead_of_returning_nan(scale):
     X = make_data(20, 10, positive=True) * scale
