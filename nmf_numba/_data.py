@@ -158,8 +158,8 @@ class Data:
         self.dtype = X.dtype
         self.sq_norm = self.X_op.sq_norm
         self.sparse = sp.issparse(X)
-        values = X.data if self.sparse else X
-        self.max_abs = float(np.abs(values).max()) if values.size else 0.0
+        values = X.data if self.sparse else X  # validated non-negative: max is max |x|
+        self.max_abs = float(values.max()) if values.size else 0.0
 
     def blas_limit(self, n_components):
         """Context for a fit's iterations: how many threads BLAS may use.

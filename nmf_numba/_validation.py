@@ -6,8 +6,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-__all__ = ["check_array", "check_data"]
-
 from .losses import BETA_LOSSES
 
 SOLVERS = ("auto", "mu", "cd", "hals", "anls", "pgd")

@@ -6,6 +6,7 @@ and validates them like :func:`nmf_numba.nmf` does.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 
 from . import _validation
 from ._data import CsrOp, DenseOp, _row_blocks
@@ -22,10 +23,9 @@ __all__ = [
 
 def _prepare(X, W, H):
     X = _validation.check_data(X)
-    W = np.asarray(W) if not sp.issparse(W) else W
-    k = W.shape[1] if np.ndim(W) == 2 else None
-    if k is None:
+    if np.ndim(W) != 2:
         raise ValueError(f"W must be 2-D (n_samples, n_components), got shape {np.shape(W)}.")
+    k = np.shape(W)[1]
     W = _validation.check_factor(W, (X.shape[0], k), X.dtype, "W")
     H = _validation.check_factor(H, (k, X.shape[1]), X.dtype, "H")
     op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
@@ -110,12 +110,12 @@ def _scaled_norms(A, axis):
     """‖x‖₁ and ‖x‖₂ of each vector along ``axis`` after scaling it by its largest |x|."""
     if sp.issparse(A):
         C = abs(A.tocsc() if axis == 0 else A.tocsr())  # one compressed line per vector
-        _validation.check_array(C, accept_sparse=("csr", "csc"), input_name="A")
+        check_array(C, accept_sparse=("csr", "csc"), input_name="A")
         n_vectors = C.shape[1 - axis]
         owner = np.repeat(np.arange(n_vectors), np.diff(C.indptr))
         values = C.data.astype(np.float64)
     else:
-        A = np.abs(_validation.check_array(A, dtype=np.float64, input_name="A"))
+        A = np.abs(check_array(A, dtype=np.float64, input_name="A"))
         vectors = A.T if axis == 0 else A  # one row per vector
         n_vectors = vectors.shape[0]
         owner = np.repeat(np.arange(n_vectors), vectors.shape[1])
