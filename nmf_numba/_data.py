@@ -8,6 +8,7 @@ the same small interface, so that one solver half-step serves both factors::
     op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
+    op.kl_newton_sweep(A, B, n, eps) -> one coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
     op.sq_norm                       -> ‖X‖²_F
     op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
 
@@ -58,6 +59,7 @@ class DenseOp:
         self.shape = X.shape
         self.dtype = X.dtype
         self.n_stored = X.size
+        self._cols = np.arange(X.shape[1])  # the column index of each entry of a row
         self.sq_norm = float(dense_k.sum_sq(X.ravel()).sum())
 
     def times(self, B):
@@ -82,6 +84,13 @@ class DenseOp:
             P = np.dot(A[rows], B.T)
             s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
         return tuple(s)
+
+    def kl_newton_sweep(self, A, B, max_newton, eps):
+        P = np.dot(A, B.T)
+        pgrad_sq = np.empty(self.shape[0])
+        colsum = B.sum(axis=0, dtype=np.float64)
+        dense_k.kl_newton_sweep(self.X, P, A, B, colsum, self._cols, max_newton, eps, pgrad_sq)
+        return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):
         total = 0.0
@@ -134,6 +143,14 @@ class CsrOp:
                 P = np.dot(A[rows], B.T).astype(np.float64)
                 s3 += float(np.sum(P**beta))
         return s1, s2, s3
+
+    def kl_newton_sweep(self, A, B, max_newton, eps):
+        P = np.empty_like(self.X.data)
+        csr_k.model_stored(*self.args, A, B, P)
+        pgrad_sq = np.empty(self.shape[0])
+        colsum = B.sum(axis=0, dtype=np.float64)
+        csr_k.kl_newton_sweep(*self.args, P, A, B, colsum, max_newton, eps, pgrad_sq)
+        return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):
         stored, model_stored = csr_k.residual_terms(*self.args, A, B).sum(axis=0)

@@ -8,7 +8,7 @@ from sklearn.utils import check_array
 
 from .losses import BETA_LOSSES
 
-SOLVERS = ("auto", "mu", "cd", "hals", "anls", "pgd")
+SOLVERS = ("auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd")
 INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
 
@@ -130,18 +130,19 @@ def check_zeros_for_beta(X, beta):
         )
 
 
-def check_solver(solver, beta):
-    from .solvers import SUPPORTED_BETA
+def check_solver(solver, beta, sparse):
+    from .solvers import SUPPORTED_BETA, auto_solver
 
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"Invalid solver {solver!r}: use one of {list(SOLVERS)}.")
     if solver == "auto":
-        return "cd" if beta == 2 else "mu"
+        return auto_solver(beta, sparse)
     supports, words = SUPPORTED_BETA[solver]
     if not supports(beta):
+        able = [name for name, (ok, _) in SUPPORTED_BETA.items() if ok(beta)]
         raise ValueError(
-            f"solver={solver!r} supports {words}; got beta_loss={beta:g}. Use solver='mu' for "
-            "other beta losses."
+            f"solver={solver!r} supports {words}; got beta_loss={beta:g}. Solvers for this "
+            f"beta_loss: {able}."
         )
     return solver
 

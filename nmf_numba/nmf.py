@@ -7,13 +7,14 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation
 from ._data import Data, _frobenius_from_parts
 from .init import _initialize, check_n_components
 from .losses import divergence
-from .solvers import make_step
+from .solvers import make_step, pgrad_sq_at
 
 __all__ = ["nmf", "NMFResult", "IterationInfo"]
 
@@ -46,7 +47,8 @@ class NMFResult:
         residual for β = 2).
     history : dict of equal-length ndarrays
         "iteration", "time" (seconds since the call started) and "objective", one entry per
-        objective check, starting with the initialisation (iteration 0).
+        objective check, starting with the initialisation (iteration 0); with
+        ``stop="pgrad"`` also "pgrad", the relative projected-gradient norm.
     beta : float
     solver : str
     """
@@ -105,7 +107,8 @@ def _finite(f, n_iter, data):
     )
 
 
-def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progress, t_start):
+def _iterate(data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback, progress,
+             t_start):
     """The iteration loop: one half-step for W and one for H per iteration, objective checks,
     stopping rules.  Updates W and Ht in place; returns (n_iter, stop_reason, history)."""
     check_every = 1 if beta == 2 else _TOL_WINDOW
@@ -118,16 +121,22 @@ def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progr
 
     f_init = _finite(divergence(data.X_op, W, Ht, beta), 0, data)
     history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
+    if stop == "pgrad":
+        pgrad_init = np.sqrt(
+            pgrad_sq_at(data.X_op, W, Ht, beta) + pgrad_sq_at(data.Xt_op, Ht, W, beta)
+        )
+        history["pgrad"] = [1.0]
     progress.set_postfix(objective=f"{f_init:.6g}", refresh=False)
-    if f_init == 0.0:  # X = W H exactly (e.g. X = 0): nothing to improve
+    if f_init == 0.0 or (stop == "pgrad" and pgrad_init == 0.0):  # nothing to improve
         return 0, "tol", history
 
     f_prev = f_init
     stop_reason = "max_iter"
     n_iter = 0
     while stop_reason == "max_iter" and n_iter < max_iter:
-        step(data.X_op, W, Ht)
-        parts = step(data.Xt_op, Ht, W)
+        w_step = step(data.X_op, W, Ht)
+        h_step = step(data.Xt_op, Ht, W)
+        parts = h_step.products
         n_iter += 1
         progress.update(1)
         elapsed = time.perf_counter() - t_start
@@ -141,11 +150,17 @@ def _iterate(data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progr
         history["time"].append(elapsed)
         history["objective"].append(f)
         progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+        if stop == "pgrad":
+            pgrad = np.sqrt(w_step.pgrad_sq + h_step.pgrad_sq) / pgrad_init
+            history["pgrad"].append(pgrad)
+            converged = pgrad < tol
+        else:
+            converged = n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol
         if callback is not None and callback(
             IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
         ):
             stop_reason = "callback"
-        elif tol > 0 and n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol:
+        elif tol > 0 and converged:
             stop_reason = "tol"
         elif out_of_time:
             stop_reason = "time_limit"
@@ -163,6 +178,7 @@ def nmf(
     init="auto",
     max_iter=200,
     tol=1e-4,
+    stop="objective",
     time_limit=None,
     callback=None,
     random_state=None,
@@ -179,25 +195,36 @@ def nmf(
         Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
         The β of the β-divergence minimised (2, 1, 0 for the names).
-    solver : {"auto", "mu", "cd", "hals", "anls", "pgd"}
+    solver : {"auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd"}
         "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2), one
         sweep per half-step, as scikit-learn.  "hals": accelerated HALS (Gillis & Glineur
         2012), repeated sweeps on the same products while they pay (β = 2).  "anls":
         alternating exact non-negative least squares by block principal pivoting (Kim & Park
         2011) (β = 2).  "pgd": alternating projected gradient (Lin 2007) (β = 2).
-        "auto": "cd" for β = 2, else "mu".
+        "newton-cd": cyclic coordinate descent with one-variable Newton steps (Hsieh & Dhillon
+        2011) (β = 1).  "auto": the fastest to a tight tolerance in the README's benchmarks
+        for the β and the input format (see :func:`nmf_numba.solvers.auto_solver`).
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar"} or tuple (W0, H0)
         Initialisation; see :func:`nmf_numba.init.initialize`.  W0/H0 are copied, never modified.
     max_iter : int
         Maximum number of iterations (each updates W then H).
     tol : float
-        Relative-decrease tolerance, tested every 10 iterations: the run stops at iteration
+        Tolerance of the ``stop`` rule; ``tol=0`` disables it.  The objective is evaluated every
+        iteration for β = 2 (it comes almost free from the update's products) and every 10
+        iterations otherwise; each evaluation is recorded in ``history`` and passed to
+        ``callback``.
+    stop : {"objective", "pgrad"}
+        "objective": relative decrease, tested every 10 iterations: the run stops at iteration
         ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
         objective after iteration ``i`` and ``f[0]`` the one at the initialisation
-        (scikit-learn's MU solver applies the same rule to ``sqrt(2 f)``).  ``tol=0`` disables
-        it.  The objective itself is evaluated every iteration for β = 2 (it comes almost free
-        from the update's products) and every 10 iterations otherwise; each evaluation is
-        recorded in ``history`` and passed to ``callback``.
+        (scikit-learn's MU solver applies the same rule to ``sqrt(2 f)``).
+        "pgrad": stationarity, tested at every objective evaluation: the run stops when
+        ``‖∇ᴾf(W, H)‖_F / ‖∇ᴾf(W₀, H₀)‖_F < tol``, where ``∇ᴾ`` is the projected gradient (the
+        gradient where a factor is positive, its negative part where it is zero).  It comes
+        from products each half-step already has: each factor's part is taken after its own
+        update for the least-squares solvers (Lin 2007's convention), where the step evaluates
+        its gradient for "mu" (before the step) and "newton-cd" (per coordinate).  Typical
+        tolerances are smaller than for "objective" (1e-3 to 1e-5).
     time_limit : float or None
         Stop after this many seconds (checked after every iteration).
     callback : callable or None
@@ -214,7 +241,9 @@ def nmf(
     t_start = time.perf_counter()
     X = _validation.check_data(X)
     beta = _validation.check_beta_loss(beta_loss)
-    solver = _validation.check_solver(solver, beta)
+    solver = _validation.check_solver(solver, beta, sp.issparse(X))
+    if not isinstance(stop, str) or stop not in ("objective", "pgrad"):
+        raise ValueError(f"Invalid stop {stop!r}: use 'objective' or 'pgrad'.")
     _validation.check_zeros_for_beta(X, beta)
     max_iter = _validation.check_int(max_iter, "max_iter", 1)
     tol = _validation.check_real(tol, "tol", 0.0)
@@ -234,17 +263,18 @@ def nmf(
     W = np.ascontiguousarray(W0, dtype=X.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
-    step = make_step(solver, beta)
+    step = make_step(solver, beta, pgrad=stop == "pgrad")
     with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
         n_iter, stop_reason, history = _iterate(
-            data, W, Ht, step, beta, max_iter, tol, time_limit, callback, progress, t_start
+            data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback, progress, t_start
         )
         loss = _finite(divergence(data.X_op, W, Ht, beta), n_iter, data)
 
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(
-            f"Maximum number of iterations {max_iter} reached before the objective's relative "
-            f"decrease fell below tol={tol:g}. Increase max_iter or tol to silence this.",
+            f"Maximum number of iterations {max_iter} reached before the "
+            + ("relative projected gradient" if stop == "pgrad" else "objective's relative decrease")
+            + f" fell below tol={tol:g}. Increase max_iter or tol to silence this.",
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
+from ._newton import newton_row
 from ._scalar import power
 
 
@@ -164,3 +165,32 @@ def residual_terms(data, indices, indptr, A, B):
         part[i, 0] = s1
         part[i, 1] = s2
     return part
+
+
+@njit(**PARALLEL)
+def model_stored(data, indices, indptr, A, B, out):
+    """``out[p] ← a_i · b_j`` at every stored entry ``p = (i, j)`` (the model, in X's layout)."""
+    n_rows = indptr.shape[0] - 1
+    zero = out.dtype.type(0)
+    for i in prange(n_rows):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            v = zero
+            for t in range(A.shape[1]):
+                v += A[i, t] * B[j, t]
+            out[p] = v
+
+
+@njit(**PARALLEL)
+def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, max_newton, eps, pgrad_sq):
+    """One coordinate-Newton KL sweep over every row of ``A`` (in place), see ``_newton``.
+
+    ``P`` holds the model at the stored entries (``model_stored``) and is kept up to date;
+    ``pgrad_sq[i]`` receives row i's squared projected gradient.
+    """
+    n_rows = indptr.shape[0] - 1
+    for i in prange(n_rows):
+        start, end = indptr[i], indptr[i + 1]
+        pgrad_sq[i] = newton_row(
+            data[start:end], indices[start:end], P[start:end], A[i], B, colsum, max_newton, eps
+        )

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
+from ._newton import newton_row
 from ._scalar import power
 
 
@@ -339,3 +340,14 @@ def nnls_rows(G, C, A, max_iter):
             for j in range(k):
                 A[i, j] = x[j] if (passive[j] and x[j] > 0.0) else zero
     return unsolved
+
+
+@njit(**PARALLEL)
+def kl_newton_sweep(X, P, A, B, colsum, cols, max_newton, eps, pgrad_sq):
+    """One coordinate-Newton KL sweep over every row of ``A`` (in place), see ``_newton``.
+
+    ``P = A Bᵀ`` (dense) is kept up to date where ``X > 0``; ``cols`` is ``arange(n_cols)``;
+    ``pgrad_sq[i]`` receives row i's squared projected gradient.
+    """
+    for i in prange(X.shape[0]):
+        pgrad_sq[i] = newton_row(X[i], cols, P[i], A[i], B, colsum, max_newton, eps)

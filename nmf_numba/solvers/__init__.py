@@ -1,30 +1,46 @@
-"""Solvers.  Each module exposes one half-step ``update(op, A, B, ...)`` that improves the tall
-factor ``A`` in ``X_op ≈ A Bᵀ`` with ``B`` fixed; the orchestration calls it once for W (with the
-operator of X) and once for H (with the operator of Xᵀ, ``A = Hᵀ``, ``B = W``).
-
-``update`` returns ``(XB, G)`` — the products ``X_op B`` and ``BᵀB`` it used — when the step is a
-least-squares step, so the Frobenius objective after the step costs only O(rows·k²); otherwise
-``None``.
+"""Solvers.  Each module exposes one half-step ``update(op, A, B, ..., pgrad=False)`` that
+improves the tall factor ``A`` in ``X_op ≈ A Bᵀ`` with ``B`` fixed; the orchestration calls it
+once for W (with the operator of X) and once for H (with the operator of Xᵀ, ``A = Hᵀ``,
+``B = W``).  It returns a :class:`~nmf_numba.solvers._common.HalfStep`: the products ``X_op B``
+and ``BᵀB`` of a least-squares step (so the Frobenius objective costs only O(rows·k²)), and the
+squared projected gradient when ``pgrad`` is asked for.
 """
 
 import functools
 
-from . import anls, cd, hals, mu, pgd
+from . import anls, cd, hals, mu, newton_cd, pgd
+from ._common import HalfStep, pgrad_sq_at
+
+__all__ = ["SUPPORTED_BETA", "auto_solver", "make_step", "HalfStep", "pgrad_sq_at"]
+
+_FROBENIUS = (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)")
 
 # Which β each solver accepts: a predicate and the words of the error message.
 SUPPORTED_BETA = {
     "mu": (lambda beta: True, "every beta_loss"),
-    "cd": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
-    "hals": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
-    "anls": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
-    "pgd": (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)"),
+    "cd": _FROBENIUS,
+    "hals": _FROBENIUS,
+    "anls": _FROBENIUS,
+    "pgd": _FROBENIUS,
+    "newton-cd": (lambda beta: beta == 1, "only beta_loss='kullback-leibler' (beta=1)"),
 }
 
 
-def make_step(solver, beta):
-    """The half-step ``step(op, A, B)`` of a validated solver name and β."""
+def auto_solver(beta, sparse):
+    """The solver ``solver="auto"`` runs for a β and an input format (see the README's table of
+    time to a tight tolerance, which this choice follows)."""
+    if beta == 2:
+        return "cd"
+    if beta == 1:
+        return "newton-cd"
+    return "mu"
+
+
+def make_step(solver, beta, pgrad=False):
+    """The half-step ``step(op, A, B) -> HalfStep`` of a validated solver name and β."""
     if solver == "mu":
-        return functools.partial(mu.update, beta=beta)
+        return functools.partial(mu.update, beta=beta, pgrad=pgrad)
     if solver == "pgd":
-        return pgd.PGD().update  # keeps a step size and a tolerance per factor
-    return {"cd": cd.update, "hals": hals.update, "anls": anls.update}[solver]
+        return functools.partial(pgd.PGD().update, pgrad=pgrad)  # PGD keeps per-factor state
+    module = {"cd": cd, "hals": hals, "anls": anls, "newton-cd": newton_cd}[solver]
+    return functools.partial(module.update, pgrad=pgrad)

@@ -13,12 +13,14 @@ import warnings
 import numpy as np
 
 from ..kernels.dense import nnls_rows
+from ._common import HalfStep, least_squares_pgrad_sq
 
 
-def update(op, A, B):
-    """Exact NNLS for every row of ``A`` (in place) given ``B``; returns ``(X_op B, BᵀB)``."""
+def update(op, A, B, pgrad=False):
+    """Exact NNLS for every row of ``A`` (in place) given ``B``; returns a ``HalfStep``."""
     G = np.dot(B.T, B)
     XB = op.times(B)
+    pgrad_sq = least_squares_pgrad_sq(A, XB, G, pgrad)
     k = A.shape[1]
     unsolved = int(nnls_rows(G, XB, A, 10 * k + 100).sum())
     if unsolved:  # block principal pivoting terminates in theory; say so if it did not here
@@ -28,4 +30,4 @@ def update(op, A, B):
             RuntimeWarning,
             stacklevel=4,
         )
-    return XB, G
+    return HalfStep((XB, G), pgrad_sq)

@@ -8,11 +8,13 @@ same algorithm as scikit-learn's ``_update_cdnmf_fast`` with ``shuffle=False``.
 import numpy as np
 
 from ..kernels.dense import hals_sweep
+from ._common import HalfStep, least_squares_pgrad_sq
 
 
-def update(op, A, B):
-    """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns ``(X_op B, BᵀB)``."""
+def update(op, A, B, pgrad=False):
+    """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``."""
     G = np.dot(B.T, B)
     XB = op.times(B)
+    pgrad_sq = least_squares_pgrad_sq(A, XB, G, pgrad)
     hals_sweep(A, G, XB)
-    return XB, G
+    return HalfStep((XB, G), pgrad_sq)

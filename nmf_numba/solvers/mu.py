@@ -15,6 +15,7 @@ import numpy as np
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON
+from ._common import HalfStep, least_squares_pgrad_sq, projected_sq
 
 _TINY = float(np.finfo(np.float64).eps)
 
@@ -28,18 +29,21 @@ def gamma(beta):
     return 1.0
 
 
-def update(op, A, B, beta):
-    """One MU step on ``A`` (in place) for ``X_op ≈ A Bᵀ``.
+def update(op, A, B, beta, pgrad=False):
+    """One MU step on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
-    Returns ``(X_op B, BᵀB)`` for β = 2 (the Frobenius objective's ingredients), else ``None``.
+    The projected gradient is the one the step uses, ``den − num``, before the step.
     """
     dt = A.dtype.type
     if beta == 2:
         G = np.dot(B.T, B)
         XB = op.times(B)
-        mu_apply(A, XB, np.dot(A, G), dt(1), dt(EPSILON), dt(0))
-        return XB, G
+        AG = np.dot(A, G)
+        pgrad_sq = projected_sq(A, AG - XB) if pgrad else None
+        mu_apply(A, XB, AG, dt(1), dt(EPSILON), dt(0))
+        return HalfStep((XB, G), pgrad_sq)
     num, den = op.mu_products(A, B, beta, EPSILON)
+    pgrad_sq = projected_sq(A, den - num) if pgrad else None
     zero_below = _TINY if beta <= 1 else 0.0
     mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))
-    return None
+    return HalfStep(None, pgrad_sq)

@@ -13,6 +13,8 @@ own tolerance and step size.
 
 import numpy as np
 
+from ._common import HalfStep, projected_sq
+
 SIGMA = 0.01
 BETA = 0.1
 MAX_INNER = 1000
@@ -21,8 +23,7 @@ MAX_SEARCH = 20
 
 def projected_gradient_norm(A, grad):
     """‖∇ᴾ‖_F: the gradient where A > 0, its negative part where A = 0."""
-    pg = np.where(A > 0, grad, np.minimum(grad, 0))
-    return float(np.linalg.norm(pg))
+    return float(np.sqrt(projected_sq(A, grad)))
 
 
 class PGD:
@@ -32,13 +33,14 @@ class PGD:
         self.alpha = {}
         self.tol = {}
 
-    def update(self, op, A, B):
-        """Projected-gradient iterations on ``A`` (in place); returns ``(X_op B, BᵀB)``."""
+    def update(self, op, A, B, pgrad=False):
+        """Projected-gradient iterations on ``A`` (in place); returns a ``HalfStep``."""
         G = np.dot(B.T, B)
         XB = op.times(B)
         key = id(op)
         alpha = self.alpha.get(key, 1.0)
         grad = np.dot(A, G) - XB
+        pgrad_sq = projected_sq(A, grad) if pgrad else None
         if key not in self.tol:
             self.tol[key] = 1e-3 * projected_gradient_norm(A, grad)
         n_inner = 0
@@ -50,7 +52,7 @@ class PGD:
         if n_inner == 1:
             self.tol[key] *= 0.1
         self.alpha[key] = alpha
-        return XB, G
+        return HalfStep((XB, G), pgrad_sq)
 
 
 def _search(A, G, grad, alpha):
