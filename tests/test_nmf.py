@@ -56,7 +56,7 @@ def test_cd_matches_sklearn(fmt):
     "solver,beta",
     # hals is in tests/test_hals.py: its sweep count follows the cost of X B (nnz vs m·n)
     [("cd", 2.0), ("pgd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5), ("mu", 1.5), ("mu", 3.0), ("mu", 0.0),
-     ("mu", -0.5)],
+     ("mu", -0.5), ("newton-cd", 1.0)],
 )
 def test_dense_equals_csr(solver, beta, dtype):
     # beta <= 0 needs X > 0: a CSR matrix that stores every entry
@@ -71,7 +71,8 @@ def test_dense_equals_csr(solver, beta, dtype):
     assert rd.loss == pytest.approx(rs.loss, rel=rtol)
 
 
-MONOTONE_CASES = [(s, 2.0, f) for s in ("cd", "hals", "pgd") for f in ("dense", "csr")] + [
+MONOTONE_CASES = [(s, 2.0, f) for s in ("cd", "hals", "anls", "pgd") for f in ("dense", "csr")] + [
+    ("newton-cd", 1.0, f) for f in ("dense", "csr")] + [
     ("mu", b, f) for b, f in MU_CASES + [(-1.0, "dense")]
 ]
 
@@ -95,7 +96,8 @@ def test_objective_never_increases(solver, beta, fmt):
 
 @pytest.mark.parametrize("init", ["random", "nndsvda"])
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("anls", 2.0),
-                                         ("pgd", 2.0), ("mu", 1.0), ("mu", 0.5)])
+                                         ("pgd", 2.0), ("mu", 1.0), ("mu", 0.5),
+                                         ("newton-cd", 1.0)])
 def test_float32_in_float32_out(solver, beta, fmt, init):
     X = make_data(15, 12, dtype=np.float32, fmt=fmt)
     kw = dict(solver=solver, beta_loss=beta, max_iter=10, tol=0, random_state=0, init=init)
@@ -153,7 +155,9 @@ def test_unsorted_duplicate_csr_is_canonicalised_on_a_copy():
     assert res.loss == pytest.approx(res2.loss, rel=1e-12)
 
 
-@pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5)])
+@pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 0.5),
+                                         ("newton-cd", 1.0), ("hals", 2.0), ("anls", 2.0),
+                                         ("pgd", 2.0)])
 def test_all_zero_lines_and_all_zero_matrix_are_finite(solver, beta, fmt):
     X = make_data(10, 8)
     X[3] = 0
@@ -252,7 +256,9 @@ def test_verbose_progress_bar(capsys):
 
 
 @pytest.mark.parametrize("solver,beta,fmt", [("mu", 1.0, "csr"), ("mu", 1.0, "dense"),
-                                             ("cd", 2.0, "dense"), ("mu", 0.5, "csr")])
+                                             ("cd", 2.0, "dense"), ("mu", 0.5, "csr"),
+                                             ("newton-cd", 1.0, "csr"), ("hals", 2.0, "csr"),
+                                             ("anls", 2.0, "dense")])
 def test_thread_count_does_not_change_results(solver, beta, fmt):
     """Factors, loss and history are bit-for-bit the same with 1 and 2 numba threads."""
     numba = pytest.importorskip("numba")
