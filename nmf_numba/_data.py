@@ -8,7 +8,8 @@ the same small interface, so that one solver half-step serves both factors::
     op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
-    op.kl_newton_sweep(A, B, n, eps) -> one coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
+    op.kl_newton_sweep(A, B, l1, l2, n, eps)
+                                     -> a coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
     op.sq_norm                       -> ‖X‖²_F
     op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
 
@@ -85,11 +86,13 @@ class DenseOp:
             s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
         return tuple(s)
 
-    def kl_newton_sweep(self, A, B, max_newton, eps):
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
         P = np.dot(A, B.T)
         pgrad_sq = np.empty(self.shape[0])
         colsum = B.sum(axis=0, dtype=np.float64)
-        dense_k.kl_newton_sweep(self.X, P, A, B, colsum, self._cols, max_newton, eps, pgrad_sq)
+        dense_k.kl_newton_sweep(
+            self.X, P, A, B, colsum, self._cols, l1, l2, max_newton, eps, pgrad_sq
+        )
         return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):
@@ -144,12 +147,12 @@ class CsrOp:
                 s3 += float(np.sum(P**beta))
         return s1, s2, s3
 
-    def kl_newton_sweep(self, A, B, max_newton, eps):
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
         P = np.empty_like(self.X.data)
         csr_k.model_stored(*self.args, A, B, P)
         pgrad_sq = np.empty(self.shape[0])
         colsum = B.sum(axis=0, dtype=np.float64)
-        csr_k.kl_newton_sweep(*self.args, P, A, B, colsum, max_newton, eps, pgrad_sq)
+        csr_k.kl_newton_sweep(*self.args, P, A, B, colsum, l1, l2, max_newton, eps, pgrad_sq)
         return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):

@@ -169,6 +169,27 @@ def check_real(value, name, minimum, allow_none=False, strict=False):
     return float(value)
 
 
+def check_finite_real(value, name, minimum, maximum=np.inf):
+    """A finite real number in [minimum, maximum]."""
+    value = check_real(value, name, minimum)
+    if not value <= maximum:
+        raise ValueError(f"{name} must be <= {maximum} and finite, got {value}.")
+    return value
+
+
+def check_regularization(alpha_W, alpha_H, l1_ratio):
+    """``(alpha_W, alpha_H, l1_ratio)`` as floats, ``alpha_H="same"`` resolved."""
+    alpha_W = check_finite_real(alpha_W, "alpha_W", 0.0)
+    if isinstance(alpha_H, str) and alpha_H == "same":
+        alpha_H = alpha_W
+    elif isinstance(alpha_H, str):
+        raise ValueError(f"alpha_H must be a number >= 0 or 'same', got {alpha_H!r}.")
+    else:
+        alpha_H = check_finite_real(alpha_H, "alpha_H", 0.0)
+    l1_ratio = check_finite_real(l1_ratio, "l1_ratio", 0.0, 1.0)
+    return alpha_W, alpha_H, l1_ratio
+
+
 def check_factor(A, shape, dtype, name):
     """Validate a user-given factor (initial W or H, or a factor passed to a metric); return a
     fresh C-contiguous array of ``dtype``."""

@@ -15,6 +15,7 @@ from ._data import Data, _frobenius_from_parts
 from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import make_step, pgrad_sq_at
+from .solvers._common import Penalty
 
 __all__ = ["nmf", "NMFResult", "IterationInfo"]
 
@@ -41,10 +42,12 @@ class NMFResult:
     stop_reason : str
         Which rule stopped the run: "tol", "max_iter", "time_limit" or "callback".
     loss : float
-        Final objective: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
+        Final objective: the data term plus every penalty.
+    data_loss : float
+        The data term: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
     reconstruction_err : float
-        ``sqrt(2 · loss)``: scikit-learn's ``reconstruction_err_`` (the Frobenius norm of the
-        residual for β = 2).
+        ``sqrt(2 · data_loss)``: scikit-learn's ``reconstruction_err_`` (the Frobenius norm of
+        the residual for β = 2).
     history : dict of equal-length ndarrays
         "iteration", "time" (seconds since the call started) and "objective", one entry per
         objective check, starting with the initialisation (iteration 0); with
@@ -59,6 +62,7 @@ class NMFResult:
     converged: bool
     stop_reason: str
     loss: float
+    data_loss: float
     reconstruction_err: float
     history: dict = field(repr=False)
     beta: float = 2.0
@@ -107,24 +111,48 @@ def _finite(f, n_iter, data):
     )
 
 
-def _iterate(data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback, progress,
-             t_start):
+@dataclass
+class _Problem:
+    """What a fit minimises: ``D_β(X | W H)`` plus a penalty on each factor."""
+
+    data: Data
+    beta: float
+    penalty_W: Penalty
+    penalty_H: Penalty
+
+    def data_term(self, W, Ht, parts=None):
+        """``D_β(X | W H)``; from a least-squares H-step's products when given (O(n·k²))."""
+        if parts is not None:
+            XtW, WtW = parts
+            return 0.5 * _frobenius_from_parts(self.data.sq_norm, Ht, XtW, WtW)
+        return divergence(self.data.X_op, W, Ht, self.beta)
+
+    def objective(self, W, Ht, parts=None):
+        penalties = self.penalty_W.value(W) + self.penalty_H.value(Ht)
+        return self.data_term(W, Ht, parts) + penalties
+
+    def pgrad_sq(self, W, Ht):
+        return pgrad_sq_at(self.data.X_op, W, Ht, self.beta, self.penalty_W) + pgrad_sq_at(
+            self.data.Xt_op, Ht, W, self.beta, self.penalty_H
+        )
+
+    def iteration(self, step, W, Ht):
+        """One W half-step then one H half-step (in place); their ``HalfStep``s."""
+        w_step = step(self.data.X_op, W, Ht, penalty=self.penalty_W)
+        h_step = step(self.data.Xt_op, Ht, W, penalty=self.penalty_H)
+        return w_step, h_step
+
+
+def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress, t_start):
     """The iteration loop: one half-step for W and one for H per iteration, objective checks,
     stopping rules.  Updates W and Ht in place; returns (n_iter, stop_reason, history)."""
-    check_every = 1 if beta == 2 else _TOL_WINDOW
+    data = problem.data
+    check_every = 1 if problem.beta == 2 else _TOL_WINDOW
 
-    def objective(parts):
-        if parts is not None:  # least-squares step: ½‖X − WH‖² from the products it used
-            XtW, WtW = parts
-            return 0.5 * _frobenius_from_parts(data.sq_norm, Ht, XtW, WtW)
-        return divergence(data.X_op, W, Ht, beta)
-
-    f_init = _finite(divergence(data.X_op, W, Ht, beta), 0, data)
+    f_init = _finite(problem.objective(W, Ht), 0, data)
     history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
     if stop == "pgrad":
-        pgrad_init = np.sqrt(
-            pgrad_sq_at(data.X_op, W, Ht, beta) + pgrad_sq_at(data.Xt_op, Ht, W, beta)
-        )
+        pgrad_init = np.sqrt(problem.pgrad_sq(W, Ht))
         history["pgrad"] = [1.0]
     progress.set_postfix(objective=f"{f_init:.6g}", refresh=False)
     if f_init == 0.0 or (stop == "pgrad" and pgrad_init == 0.0):  # nothing to improve
@@ -134,9 +162,7 @@ def _iterate(data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback,
     stop_reason = "max_iter"
     n_iter = 0
     while stop_reason == "max_iter" and n_iter < max_iter:
-        w_step = step(data.X_op, W, Ht)
-        h_step = step(data.Xt_op, Ht, W)
-        parts = h_step.products
+        w_step, h_step = problem.iteration(step, W, Ht)
         n_iter += 1
         progress.update(1)
         elapsed = time.perf_counter() - t_start
@@ -144,7 +170,7 @@ def _iterate(data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback,
         if n_iter % check_every and n_iter < max_iter and not out_of_time:
             continue
 
-        f = _finite(objective(parts), n_iter, data)
+        f = _finite(problem.objective(W, Ht, h_step.products), n_iter, data)
         elapsed = time.perf_counter() - t_start
         history["iteration"].append(n_iter)
         history["time"].append(elapsed)
@@ -179,6 +205,9 @@ def nmf(
     max_iter=200,
     tol=1e-4,
     stop="objective",
+    alpha_W=0.0,
+    alpha_H="same",
+    l1_ratio=0.0,
     time_limit=None,
     callback=None,
     random_state=None,
@@ -225,6 +254,11 @@ def nmf(
         update for the least-squares solvers (Lin 2007's convention), where the step evaluates
         its gradient for "mu" (before the step) and "newton-cd" (per coordinate).  Typical
         tolerances are smaller than for "objective" (1e-3 to 1e-5).
+    alpha_W, alpha_H, l1_ratio : float, float or "same", float in [0, 1]
+        Elastic-net penalties with scikit-learn's meaning and scaling: the objective adds
+        ``alpha_W·l1_ratio·n_features·‖W‖₁ + ½·alpha_W·(1 − l1_ratio)·n_features·‖W‖²_F`` and the
+        same for H with ``alpha_H`` and ``n_samples`` (``alpha_H="same"``: ``alpha_W``).  L1
+        (``l1_ratio=1``) gives sparse factors.  Every solver supports them.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration).
     callback : callable or None
@@ -250,6 +284,7 @@ def nmf(
     time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True, strict=True)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
     k = check_n_components(n_components, X, init)
 
     W0, H0 = _initialize(X, k, init, random_state)
@@ -263,12 +298,20 @@ def nmf(
     W = np.ascontiguousarray(W0, dtype=X.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
+    m, n = X.shape
+    problem = _Problem(
+        data,
+        beta,
+        penalty_W=Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n),
+        penalty_H=Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m),
+    )
     step = make_step(solver, beta, pgrad=stop == "pgrad")
     with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
         n_iter, stop_reason, history = _iterate(
-            data, W, Ht, step, beta, stop, max_iter, tol, time_limit, callback, progress, t_start
+            problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress, t_start
         )
-        loss = _finite(divergence(data.X_op, W, Ht, beta), n_iter, data)
+        data_loss = _finite(problem.data_term(W, Ht), n_iter, data)
+        loss = data_loss + problem.penalty_W.value(W) + problem.penalty_H.value(Ht)
 
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(
@@ -286,7 +329,8 @@ def nmf(
         converged=stop_reason == "tol",
         stop_reason=stop_reason,
         loss=loss,
-        reconstruction_err=float(np.sqrt(2.0 * max(loss, 0.0))),
+        data_loss=data_loss,
+        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
         history={key: np.asarray(val) for key, val in history.items()},
         beta=beta,
         solver=solver,

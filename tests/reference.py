@@ -172,9 +172,10 @@ def nnls_rows(G, C):
     return np.array(out)
 
 
-def kl_newton_sweep(X, A, B, max_newton, eps=EPSILON):
+def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON):
     """One coordinate-Newton KL sweep on A for X ≈ A Bᵀ (Hsieh & Dhillon), written from the
     definitions: the model, gradient and Hessian of each coordinate are recomputed from scratch.
+    The objective includes ``l1·ΣA + ½·l2·‖A‖²``.
 
     Per coordinate: up to ``max_newton`` projected Newton steps s = max(−a, −g/h); a decreasing
     step is halved (up to 30 times, else dropped) until f'(0) + f'(s) ≥ 0.
@@ -188,7 +189,8 @@ def kl_newton_sweep(X, A, B, max_newton, eps=EPSILON):
     def derivatives(i, r):
         v = np.maximum(A[i] @ B.T, eps)
         ratio = np.where(pos[i], X[i] / v, 0.0)
-        return B[:, r].sum() - ratio @ B[:, r], (ratio / v) @ (B[:, r] ** 2)
+        g = B[:, r].sum() - ratio @ B[:, r] + l1 + l2 * A[i, r]
+        return g, (ratio / v) @ (B[:, r] ** 2) + l2
 
     pgrad_sq = 0.0
     for i in range(A.shape[0]):

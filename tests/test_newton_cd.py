@@ -13,16 +13,17 @@ from . import reference as ref
 from .conftest import make_data, make_factors, rtol_for
 
 
-@pytest.mark.parametrize("max_newton", [1, 3])
+@pytest.mark.parametrize("max_newton,l1,l2", [(1, 0.0, 0.0), (3, 0.0, 0.0), (2, 0.7, 0.0),
+                                              (2, 0.0, 3.0), (2, 0.5, 0.5)])
 @pytest.mark.parametrize("shape,k", [((17, 11), 3), ((1, 1), 1), ((9, 6), 1), ((6, 9), 5)])
-def test_sweep_matches_reference(fmt, dtype, shape, k, max_newton):
+def test_sweep_matches_reference(fmt, dtype, shape, k, max_newton, l1, l2):
     m, n = shape
     X = make_data(m, n, fmt=fmt, dtype=dtype, seed=m + k)
     W0, H0 = make_factors(m, n, k, dtype)
     op = Data(X).X_op
     A, B = W0.copy(), np.ascontiguousarray(H0.T)
-    pgrad_sq = op.kl_newton_sweep(A, B, max_newton, EPSILON)
-    expected, expected_pg = ref.kl_newton_sweep(X, W0, B, max_newton)
+    pgrad_sq = op.kl_newton_sweep(A, B, l1, l2, max_newton, EPSILON)
+    expected, expected_pg = ref.kl_newton_sweep(X, W0, B, max_newton, l1, l2)
     rtol = rtol_for(dtype) if dtype == np.float64 else 2e-3
     np.testing.assert_allclose(A, expected, rtol=rtol, atol=rtol * 1e-3)
     assert pgrad_sq == pytest.approx(expected_pg, rel=rtol)
@@ -36,7 +37,7 @@ def test_sweep_with_zero_rows_columns_and_a_zero_factor_column(fmt):
     W0, H0 = make_factors(12, 10, 3)
     H0[1] = 0.0  # B has a zero column: that coordinate's h is 0
     A, B = W0.copy(), np.ascontiguousarray(H0.T)
-    Data(X).X_op.kl_newton_sweep(A, B, 2, EPSILON)
+    Data(X).X_op.kl_newton_sweep(A, B, 0.0, 0.0, 2, EPSILON)
     expected, _ = ref.kl_newton_sweep(X, W0, B, 2)
     np.testing.assert_allclose(A, expected, rtol=1e-10, atol=1e-14)
     # an all-zero row has f = Σ_r a_r c_r: its optimum is a = 0 wherever c_r > 0; with c_r = 0

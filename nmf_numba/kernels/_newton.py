@@ -9,7 +9,7 @@ function of a step ``s`` on one coordinate ``a_r`` is
 
 whose derivatives at ``s = 0`` are ``g = c_r − Σ x_j b_jr / p_j`` and
 ``h = Σ x_j b_jr² / p_j²``; only entries with ``x_j > 0`` enter the sums, so a CSR row costs its
-stored entries.  The projected Newton step is ``s = max(−a_r, −g/h)``; ``p`` is shifted by
+stored entries.  A penalty ``l1·a_r + ½·l2·a_r²`` adds ``l1 + l2·a_r`` to ``g`` and ``l2`` to ``h``.  The projected Newton step is ``s = max(−a_r, −g/h)``; ``p`` is shifted by
 ``s·b_r`` at once, so the next coordinate sees the current model.
 
 Safeguard.  ``f'`` is concave (``f''' < 0``), so a Newton step that increases ``a_r`` never
@@ -58,7 +58,7 @@ def _shift(x, cols, p, B, r, s):
 
 
 @njit(inline="always", **SERIAL)
-def newton_row(x, cols, p, a, B, colsum, max_newton, eps):
+def newton_row(x, cols, p, a, B, colsum, l1, l2, max_newton, eps):
     """Cyclic coordinate Newton over the k entries of ``a`` (in place; ``p`` kept in step).
 
     Returns ``Σ_r (∇ᴾ_r)²``: the squared projected gradient of each coordinate as its update
@@ -68,31 +68,33 @@ def newton_row(x, cols, p, a, B, colsum, max_newton, eps):
     pgrad_sq = 0.0
     for r in range(k):
         a0 = np.float64(a[r])
-        g, h = _derivatives(x, cols, p, B, r, np.float64(colsum[r]), eps)
+        c = np.float64(colsum[r]) + l1
+        g, h = _derivatives(x, cols, p, B, r, c + l2 * a0, eps)
+        h += l2
         if a0 > 0.0 or g < 0.0:
             pgrad_sq += g * g
         ar = a0
         for _ in range(max_newton):
             if h > 0.0:
                 s = -g / h
-            else:  # no stored x > 0 meets b_r > 0: f is linear with slope g = c_r ≥ 0
+            else:  # no stored x > 0 meets b_r > 0 and l2 = 0: f is linear with slope c_r + l1 ≥ 0
                 s = -ar if g > 0.0 else 0.0
             if s < -ar:
                 s = -ar
             if s == 0.0:
                 break
             _shift(x, cols, p, B, r, s)
-            g_new, h_new = _derivatives(x, cols, p, B, r, np.float64(colsum[r]), eps)
+            g_new, h_new = _derivatives(x, cols, p, B, r, c + l2 * (ar + s), eps)
             n_half = 0
             while s < 0.0 and g + g_new < 0.0 and n_half < _MAX_HALVINGS:
                 _shift(x, cols, p, B, r, -0.5 * s)  # take back half the step
                 s *= 0.5
-                g_new, h_new = _derivatives(x, cols, p, B, r, np.float64(colsum[r]), eps)
+                g_new, h_new = _derivatives(x, cols, p, B, r, c + l2 * (ar + s), eps)
                 n_half += 1
             if s < 0.0 and g + g_new < 0.0:  # no safe step: undo it
                 _shift(x, cols, p, B, r, -s)
                 break
             ar = max(ar + s, 0.0)
-            g, h = g_new, h_new
+            g, h = g_new, h_new + l2
         a[r] = a.dtype.type(ar)
     return pgrad_sq

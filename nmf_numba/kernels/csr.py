@@ -182,7 +182,7 @@ def model_stored(data, indices, indptr, A, B, out):
 
 
 @njit(**PARALLEL)
-def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, max_newton, eps, pgrad_sq):
+def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, l1, l2, max_newton, eps, pgrad_sq):
     """One coordinate-Newton KL sweep over every row of ``A`` (in place), see ``_newton``.
 
     ``P`` holds the model at the stored entries (``model_stored``) and is kept up to date;
@@ -192,5 +192,6 @@ def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, max_newton, eps, pgr
     for i in prange(n_rows):
         start, end = indptr[i], indptr[i + 1]
         pgrad_sq[i] = newton_row(
-            data[start:end], indices[start:end], P[start:end], A[i], B, colsum, max_newton, eps
+            data[start:end], indices[start:end], P[start:end], A[i], B, colsum, l1, l2,
+            max_newton, eps,
         )

@@ -343,11 +343,11 @@ def nnls_rows(G, C, A, max_iter):
 
 
 @njit(**PARALLEL)
-def kl_newton_sweep(X, P, A, B, colsum, cols, max_newton, eps, pgrad_sq):
+def kl_newton_sweep(X, P, A, B, colsum, cols, l1, l2, max_newton, eps, pgrad_sq):
     """One coordinate-Newton KL sweep over every row of ``A`` (in place), see ``_newton``.
 
     ``P = A Bᵀ`` (dense) is kept up to date where ``X > 0``; ``cols`` is ``arange(n_cols)``;
     ``pgrad_sq[i]`` receives row i's squared projected gradient.
     """
     for i in prange(X.shape[0]):
-        pgrad_sq[i] = newton_row(X[i], cols, P[i], A[i], B, colsum, max_newton, eps)
+        pgrad_sq[i] = newton_row(X[i], cols, P[i], A[i], B, colsum, l1, l2, max_newton, eps)

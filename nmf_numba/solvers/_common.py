@@ -1,10 +1,49 @@
-"""What every half-step returns, and the projected gradient used by ``stop="pgrad"``."""
+"""What every half-step takes and returns: the penalty on the factor it updates, its
+by-products, and the projected gradient used by ``stop="pgrad"``."""
 
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from ..losses import EPSILON
+
+
+class Penalty(NamedTuple):
+    """``l1·Σ A + ½·l2·‖A‖²_F`` on the factor being updated (``A ≥ 0``, so ``Σ A = ‖A‖₁``).
+
+    The numbers arrive already scaled (scikit-learn's ``alpha_W·l1_ratio·n_features`` and so
+    on).  In a least-squares step the L1 term shifts the linear term (``X B − l1``) and the L2
+    term the Gram diagonal (``BᵀB + l2·I``); in a multiplicative step both join the denominator.
+    """
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def value(self, A):
+        if not (self.l1 or self.l2):
+            return 0.0
+        A64 = A.astype(np.float64, copy=False)
+        return float(self.l1 * A64.sum() + 0.5 * self.l2 * np.vdot(A64, A64))
+
+    def least_squares(self, XB, G):
+        """``(X B − l1, BᵀB + l2·I)``: the linear term and Hessian of the penalised subproblem."""
+        if self.l1:
+            XB = XB - XB.dtype.type(self.l1)
+        if self.l2:
+            G = G.copy()
+            G.flat[:: G.shape[0] + 1] += G.dtype.type(self.l2)
+        return XB, G
+
+    def add_to_denominator(self, den, A):
+        """``den + l1 + l2·A`` (in place) for a multiplicative step."""
+        if self.l1:
+            den += den.dtype.type(self.l1)
+        if self.l2:
+            den += den.dtype.type(self.l2) * A
+        return den
+
+
+NO_PENALTY = Penalty()
 
 
 class HalfStep(NamedTuple):
@@ -26,14 +65,16 @@ def projected_sq(A, grad):
 
 
 def least_squares_pgrad_sq(A, XB, G, pgrad):
-    """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` (``∇ = A G − X B``) if ``pgrad``, else None; call it
-    before the step changes ``A``."""
+    """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` (``∇ = A G − X B``; pass the penalised ``XB``, ``G``) if
+    ``pgrad``, else None; call it before the step changes ``A``."""
     return projected_sq(A, np.dot(A, G) - XB) if pgrad else None
 
 
-def pgrad_sq_at(op, A, B, beta):
-    """``‖∇ᴾ_A D_β(X | A Bᵀ)‖²`` from scratch (used once, at the initialisation)."""
+def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
+    """``‖∇ᴾ_A‖²`` of ``D_β(X | A Bᵀ)`` plus the penalty, from scratch (used at the
+    initialisation)."""
     if beta == 2:
-        return projected_sq(A, np.dot(A, np.dot(B.T, B)) - op.times(B))
+        XB, G = penalty.least_squares(op.times(B), np.dot(B.T, B))
+        return projected_sq(A, np.dot(A, G) - XB)
     num, den = op.mu_products(A, B, beta, EPSILON)
-    return projected_sq(A, den - num)
+    return projected_sq(A, penalty.add_to_denominator(den, A) - num)

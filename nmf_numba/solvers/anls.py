@@ -13,16 +13,17 @@ import warnings
 import numpy as np
 
 from ..kernels.dense import nnls_rows
-from ._common import HalfStep, least_squares_pgrad_sq
+from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 
-def update(op, A, B, pgrad=False):
+def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
     """Exact NNLS for every row of ``A`` (in place) given ``B``; returns a ``HalfStep``."""
     G = np.dot(B.T, B)
     XB = op.times(B)
-    pgrad_sq = least_squares_pgrad_sq(A, XB, G, pgrad)
+    XBp, Gp = penalty.least_squares(XB, G)
+    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
     k = A.shape[1]
-    unsolved = int(nnls_rows(G, XB, A, 10 * k + 100).sum())
+    unsolved = int(nnls_rows(Gp, XBp, A, 10 * k + 100).sum())
     if unsolved:  # block principal pivoting terminates in theory; say so if it did not here
         warnings.warn(
             f"anls: {unsolved} of {A.shape[0]} row subproblems hit the pivoting limit; their "

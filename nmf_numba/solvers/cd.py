@@ -8,13 +8,14 @@ same algorithm as scikit-learn's ``_update_cdnmf_fast`` with ``shuffle=False``.
 import numpy as np
 
 from ..kernels.dense import hals_sweep
-from ._common import HalfStep, least_squares_pgrad_sq
+from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 
-def update(op, A, B, pgrad=False):
+def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
     """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``."""
     G = np.dot(B.T, B)
     XB = op.times(B)
-    pgrad_sq = least_squares_pgrad_sq(A, XB, G, pgrad)
-    hals_sweep(A, G, XB)
+    XBp, Gp = penalty.least_squares(XB, G)
+    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
+    hals_sweep(A, Gp, XBp)
     return HalfStep((XB, G), pgrad_sq)

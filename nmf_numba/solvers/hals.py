@@ -15,7 +15,7 @@ The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 this is exactly ``c
 import numpy as np
 
 from ..kernels.dense import hals_sweep
-from ._common import HalfStep, least_squares_pgrad_sq
+from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 ALPHA = 0.5
 DELTA = 0.1
@@ -29,13 +29,14 @@ def max_sweeps(op, A, B, alpha=ALPHA):
     return max(1, int(1.0 + alpha * rho))
 
 
-def update(op, A, B, pgrad=False, alpha=ALPHA, delta=DELTA):
+def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
     """Repeated HALS sweeps on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``."""
     G = np.dot(B.T, B)
     XB = op.times(B)
-    pgrad_sq = least_squares_pgrad_sq(A, XB, G, pgrad)
-    first = hals_sweep(A, G, XB).sum()
+    XBp, Gp = penalty.least_squares(XB, G)
+    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
+    first = hals_sweep(A, Gp, XBp).sum()
     for _ in range(max_sweeps(op, A, B, alpha) - 1):
-        if first == 0.0 or hals_sweep(A, G, XB).sum() <= delta * delta * first:
+        if first == 0.0 or hals_sweep(A, Gp, XBp).sum() <= delta * delta * first:
             break
     return HalfStep((XB, G), pgrad_sq)

@@ -7,7 +7,8 @@ The update is ``A ← A ⊙ (num ⊘ den)^γ`` with
   of B), formed by the data operator (fused over stored entries for CSR);
 
 and the majorisation-minimisation exponent γ = 1/(2−β) for β < 1, 1/(β−1) for β > 2, 1 otherwise,
-which makes the objective non-increasing for every β.  Guards are scikit-learn's: zero
+which makes the objective non-increasing for every β.  An L1/L2 penalty adds ``l1 + l2·A`` to
+``den`` (scikit-learn's rule).  Guards are scikit-learn's: zero
 denominators become ``EPSILON`` and, for β ≤ 1, entries below float64's epsilon become exact zeros.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON
-from ._common import HalfStep, least_squares_pgrad_sq, projected_sq
+from ._common import NO_PENALTY, HalfStep, projected_sq
 
 _TINY = float(np.finfo(np.float64).eps)
 
@@ -29,7 +30,7 @@ def gamma(beta):
     return 1.0
 
 
-def update(op, A, B, beta, pgrad=False):
+def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
     """One MU step on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
     The projected gradient is the one the step uses, ``den − num``, before the step.
@@ -38,11 +39,12 @@ def update(op, A, B, beta, pgrad=False):
     if beta == 2:
         G = np.dot(B.T, B)
         XB = op.times(B)
-        AG = np.dot(A, G)
-        pgrad_sq = projected_sq(A, AG - XB) if pgrad else None
-        mu_apply(A, XB, AG, dt(1), dt(EPSILON), dt(0))
+        den = penalty.add_to_denominator(np.dot(A, G), A)
+        pgrad_sq = projected_sq(A, den - XB) if pgrad else None
+        mu_apply(A, XB, den, dt(1), dt(EPSILON), dt(0))
         return HalfStep((XB, G), pgrad_sq)
     num, den = op.mu_products(A, B, beta, EPSILON)
+    penalty.add_to_denominator(den, A)
     pgrad_sq = projected_sq(A, den - num) if pgrad else None
     zero_below = _TINY if beta <= 1 else 0.0
     mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))

@@ -11,7 +11,7 @@ objective is halved (see :mod:`nmf_numba.kernels._newton`), so the objective nev
 """
 
 from ..losses import EPSILON
-from ._common import HalfStep
+from ._common import NO_PENALTY, HalfStep
 
 # Newton steps per coordinate and sweep.  One step already solves most of each coordinate's
 # subproblem; more steps per visit trade sweeps for passes over the row (see the README's
@@ -19,10 +19,11 @@ from ._common import HalfStep
 MAX_NEWTON = 2
 
 
-def update(op, A, B, pgrad=False, max_newton=MAX_NEWTON):
+def update(op, A, B, penalty=NO_PENALTY, pgrad=False, max_newton=MAX_NEWTON):
     """One coordinate-Newton KL sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``.
 
     The projected gradient (when asked for) is each coordinate's, as its update found it.
     """
-    pgrad_sq = op.kl_newton_sweep(A, B, max_newton, EPSILON)
+    l1, l2 = float(penalty.l1), float(penalty.l2)
+    pgrad_sq = op.kl_newton_sweep(A, B, l1, l2, max_newton, EPSILON)
     return HalfStep(None, pgrad_sq if pgrad else None)

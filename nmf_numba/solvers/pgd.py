@@ -13,7 +13,7 @@ own tolerance and step size.
 
 import numpy as np
 
-from ._common import HalfStep, projected_sq
+from ._common import NO_PENALTY, HalfStep, projected_sq
 
 SIGMA = 0.01
 BETA = 0.1
@@ -33,10 +33,11 @@ class PGD:
         self.alpha = {}
         self.tol = {}
 
-    def update(self, op, A, B, pgrad=False):
+    def update(self, op, A, B, penalty=NO_PENALTY, pgrad=False):
         """Projected-gradient iterations on ``A`` (in place); returns a ``HalfStep``."""
-        G = np.dot(B.T, B)
-        XB = op.times(B)
+        XB_data = op.times(B)
+        G_data = np.dot(B.T, B)
+        XB, G = penalty.least_squares(XB_data, G_data)
         key = id(op)
         alpha = self.alpha.get(key, 1.0)
         grad = np.dot(A, G) - XB
@@ -52,7 +53,7 @@ class PGD:
         if n_inner == 1:
             self.tol[key] *= 0.1
         self.alpha[key] = alpha
-        return HalfStep((XB, G), pgrad_sq)
+        return HalfStep((XB_data, G_data), pgrad_sq)
 
 
 def _search(A, G, grad, alpha):
