@@ -8,9 +8,18 @@
 """
 
 from . import metrics
+from .graph import knn_graph
 from .init import initialize
 from .nmf import IterationInfo, NMFResult, nmf
 
 __version__ = "0.1.0"
 
-__all__ = ["nmf", "NMFResult", "IterationInfo", "initialize", "metrics", "__version__"]
+__all__ = [
+    "nmf",
+    "NMFResult",
+    "IterationInfo",
+    "initialize",
+    "knn_graph",
+    "metrics",
+    "__version__",
+]

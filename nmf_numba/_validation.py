@@ -130,13 +130,13 @@ def check_zeros_for_beta(X, beta):
         )
 
 
-def check_solver(solver, beta, sparse):
+def check_solver(solver, beta, sparse, graph=False):
     from .solvers import SUPPORTED_BETA, auto_solver
 
     if not isinstance(solver, str) or solver not in SOLVERS:
         raise ValueError(f"Invalid solver {solver!r}: use one of {list(SOLVERS)}.")
     if solver == "auto":
-        return auto_solver(beta, sparse)
+        return auto_solver(beta, sparse, graph)
     supports, words = SUPPORTED_BETA[solver]
     if not supports(beta):
         able = [name for name, (ok, _) in SUPPORTED_BETA.items() if ok(beta)]
@@ -145,6 +145,60 @@ def check_solver(solver, beta, sparse):
             f"beta_loss: {able}."
         )
     return solver
+
+
+# Which solvers take a graph penalty, and for which β.
+GRAPH_SOLVERS = {"mu": (1.0, 2.0), "cd": (2.0,), "hals": (2.0,)}
+
+
+def check_graph(graph, graph_reg, n_samples):
+    """The affinity of graph-regularised NMF as canonical CSR float64, or None (no graph term)."""
+    if graph is None:
+        if graph_reg > 0:
+            raise ValueError("graph_reg > 0 needs a graph: pass graph=A, e.g. nmf_numba.knn_graph(X).")
+        return None
+    if graph_reg == 0:
+        return None
+    if sp.issparse(graph):
+        A = sp.csr_matrix(graph, dtype=np.float64, copy=True)
+        A.sum_duplicates()
+        A.eliminate_zeros()
+        values = A.data
+    else:
+        A = check_array(graph, dtype=np.float64, ensure_all_finite=False, input_name="graph")
+        values = A
+    if A.ndim != 2 or A.shape != (n_samples, n_samples):
+        raise ValueError(
+            f"graph must be a square (n_samples, n_samples) = ({n_samples}, {n_samples}) "
+            f"affinity between the rows of X, got shape {A.shape}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("graph contains NaN or infinity.")
+    if np.any(values < 0):
+        raise ValueError("graph must be non-negative (an affinity, not a distance or Laplacian).")
+    A = sp.csr_matrix(A)
+    A.sort_indices()
+    asymmetry = abs(A - A.T)
+    scale = float(A.data.max()) if A.nnz else 0.0
+    if asymmetry.nnz and asymmetry.max() > 1e-10 * scale:
+        raise ValueError(
+            "graph must be symmetric; symmetrise it first, e.g. A.maximum(A.T) or (A + A.T) / 2."
+        )
+    return A
+
+
+def check_solver_for_graph(solver, beta, has_graph, stop):
+    if not has_graph:
+        return
+    if beta not in GRAPH_SOLVERS.get(solver, ()):
+        able = [name for name, betas in GRAPH_SOLVERS.items() if beta in betas]
+        raise ValueError(
+            f"A graph penalty is not supported by solver={solver!r} with beta_loss={beta:g}. "
+            + (f"Solvers with a graph for this beta_loss: {able}." if able else
+               "Graph-regularised NMF supports beta_loss='frobenius' and 'kullback-leibler'.")
+        )
+    if stop == "pgrad" and beta != 2:
+        raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
 
 
 def check_int(value, name, minimum):

@@ -1,7 +1,9 @@
 """Quality measures of a factorisation, for dense and sparse X (sparse X is never densified).
 
 Every function takes ``X`` (n_samples × n_features), ``W`` (n_samples × k), ``H`` (k × n_features)
-and validates them like :func:`nmf_numba.nmf` does.
+and validates them like :func:`nmf_numba.nmf` does.  In place of ``W, H`` they also take the
+:class:`~nmf_numba.NMFResult` of a fit (``metric(X, res)``), whose model is ``W S H`` for nsNMF
+(``smoothness > 0``) and ``W H`` otherwise.  They measure the data term only, never penalties.
 """
 
 import numpy as np
@@ -18,10 +20,15 @@ __all__ = [
     "relative_error",
     "explained_variance",
     "hoyer_sparsity",
+    "clustering_accuracy",
 ]
 
 
 def _prepare(X, W, H):
+    if H is None and hasattr(W, "reconstruct"):  # an NMFResult: its model is (W S) H
+        W, H = W.W_smoothed, W.H
+    elif H is None:
+        raise TypeError("Pass the factors W and H, or the NMFResult of a fit in place of W.")
     X = _validation.check_data(X)
     if np.ndim(W) != 2:
         raise ValueError(f"W must be 2-D (n_samples, n_components), got shape {np.shape(W)}.")
@@ -32,7 +39,7 @@ def _prepare(X, W, H):
     return op, W, np.ascontiguousarray(H.T)
 
 
-def beta_divergence(X, W, H, beta_loss="frobenius"):
+def beta_divergence(X, W, H=None, beta_loss="frobenius"):
     """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2).
 
     For β ≤ 0 the divergence is undefined where X is zero, and a ValueError says so."""
@@ -42,12 +49,12 @@ def beta_divergence(X, W, H, beta_loss="frobenius"):
     return float(divergence(op, A, B, beta))
 
 
-def reconstruction_error(X, W, H, beta_loss="frobenius"):
+def reconstruction_error(X, W, H=None, beta_loss="frobenius"):
     """scikit-learn's ``reconstruction_err_``: ``sqrt(2 · D_β(X | WH))`` (‖X − WH‖_F for β = 2)."""
     return float(np.sqrt(2.0 * max(beta_divergence(X, W, H, beta_loss), 0.0)))
 
 
-def relative_error(X, W, H):
+def relative_error(X, W, H=None):
     """``‖X − WH‖_F / ‖X‖_F``.  For X = 0 it is 0 when WH = 0 too, else inf."""
     op, A, B = _prepare(X, W, H)
     residual = op.residual_sq(A, B)
@@ -56,7 +63,7 @@ def relative_error(X, W, H):
     return float(np.sqrt(residual / op.sq_norm))
 
 
-def explained_variance(X, W, H):
+def explained_variance(X, W, H=None):
     """``1 − ‖X − WH‖²_F / ‖X − 1μᵀ‖²_F`` with μ the column means of X.
 
     The denominator is summed as squared deviations from μ (two passes; for sparse X the stored
@@ -127,3 +134,30 @@ def _scaled_norms(A, axis):
     l1 = np.bincount(owner, scaled, minlength=n_vectors)
     l2 = np.sqrt(np.bincount(owner, scaled**2, minlength=n_vectors))
     return l1, l2
+
+
+def clustering_accuracy(labels_true, labels_pred):
+    """The fraction of samples whose cluster maps to their label under the best one-to-one
+    matching of clusters to labels (Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``).
+
+    Clusters left without a label (more clusters than labels) count as wrong.  For a
+    factorisation, ``labels_pred = res.W.argmax(axis=1)`` assigns each sample to its strongest
+    component.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    labels_true = np.asarray(labels_true).ravel()
+    labels_pred = np.asarray(labels_pred).ravel()
+    if labels_true.shape != labels_pred.shape:
+        raise ValueError(
+            f"labels_true and labels_pred must have the same length, got {labels_true.size} "
+            f"and {labels_pred.size}."
+        )
+    if labels_true.size == 0:
+        raise ValueError("clustering_accuracy needs at least one sample.")
+    true_values, true_idx = np.unique(labels_true, return_inverse=True)
+    pred_values, pred_idx = np.unique(labels_pred, return_inverse=True)
+    counts = np.zeros((pred_values.size, true_values.size), dtype=np.int64)
+    np.add.at(counts, (pred_idx, true_idx), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / labels_true.size)

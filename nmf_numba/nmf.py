@@ -15,7 +15,7 @@ from ._data import Data, _frobenius_from_parts
 from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import make_step, pgrad_sq_at
-from .solvers._common import Penalty
+from .solvers._common import Graph, Penalty
 
 __all__ = ["nmf", "NMFResult", "IterationInfo"]
 
@@ -41,6 +41,10 @@ class NMFResult:
         True when the ``tol`` rule stopped the run.
     stop_reason : str
         Which rule stopped the run: "tol", "max_iter", "time_limit" or "callback".
+    S, W_smoothed, reconstruct()
+        nsNMF (``smoothness=θ > 0``): the model is ``W S H``; these give ``S``, ``W S`` and the
+        model.  Every function of :mod:`nmf_numba.metrics` takes the result (``metric(X, res)``)
+        and uses ``W S H``.
     loss : float
         Final objective: the data term plus every penalty.
     data_loss : float
@@ -67,6 +71,30 @@ class NMFResult:
     history: dict = field(repr=False)
     beta: float = 2.0
     solver: str = "cd"
+    smoothness: float = 0.0
+    """nsNMF's θ."""
+
+    @property
+    def S(self):
+        """nsNMF's smoothing matrix ``(1 − θ) I + (θ/k) 𝟙𝟙ᵀ`` (the identity for θ = 0)."""
+        k = self.W.shape[1]
+        theta = self.smoothness
+        return _smoothing_matrix(k, theta, self.W.dtype)
+
+    @property
+    def W_smoothed(self):
+        """``W S``: the factor the model multiplies with H (``W`` itself for θ = 0)."""
+        return self.W if self.smoothness == 0 else self.W @ self.S
+
+    def reconstruct(self):
+        """The model ``W S H`` (``W H`` for θ = 0) as a dense array."""
+        return self.W_smoothed @ self.H
+
+
+def _smoothing_matrix(k, theta, dtype):
+    S = np.full((k, k), theta / k)
+    S[np.diag_indices(k)] += 1.0 - theta
+    return S.astype(dtype)
 
 
 @dataclass
@@ -113,33 +141,42 @@ def _finite(f, n_iter, data):
 
 @dataclass
 class _Problem:
-    """What a fit minimises: ``D_β(X | W H)`` plus a penalty on each factor."""
+    """What a fit minimises: ``D_β(X | W S H)`` plus a penalty on each factor, where ``S`` is
+    nsNMF's smoothing matrix (None: the identity).
+
+    With ``S`` the W-step sees ``B = (S H)ᵀ = Hᵀ S`` and the H-step ``B = W S``: every solver's
+    half-step is unchanged, only the fixed factor it is given."""
 
     data: Data
     beta: float
     penalty_W: Penalty
     penalty_H: Penalty
+    S: object = None
+
+    def smoothed(self, A):
+        return A if self.S is None else np.dot(A, self.S)
 
     def data_term(self, W, Ht, parts=None):
-        """``D_β(X | W H)``; from a least-squares H-step's products when given (O(n·k²))."""
+        """``D_β(X | W S H)``; from a least-squares H-step's products when given (O(n·k²))."""
         if parts is not None:
-            XtW, WtW = parts
-            return 0.5 * _frobenius_from_parts(self.data.sq_norm, Ht, XtW, WtW)
-        return divergence(self.data.X_op, W, Ht, self.beta)
+            XtB, BtB = parts
+            return 0.5 * _frobenius_from_parts(self.data.sq_norm, Ht, XtB, BtB)
+        return divergence(self.data.X_op, W, self.smoothed(Ht), self.beta)
 
     def objective(self, W, Ht, parts=None):
         penalties = self.penalty_W.value(W) + self.penalty_H.value(Ht)
         return self.data_term(W, Ht, parts) + penalties
 
     def pgrad_sq(self, W, Ht):
-        return pgrad_sq_at(self.data.X_op, W, Ht, self.beta, self.penalty_W) + pgrad_sq_at(
-            self.data.Xt_op, Ht, W, self.beta, self.penalty_H
+        X_op, Xt_op = self.data.X_op, self.data.Xt_op
+        return pgrad_sq_at(X_op, W, self.smoothed(Ht), self.beta, self.penalty_W) + pgrad_sq_at(
+            Xt_op, Ht, self.smoothed(W), self.beta, self.penalty_H
         )
 
     def iteration(self, step, W, Ht):
         """One W half-step then one H half-step (in place); their ``HalfStep``s."""
-        w_step = step(self.data.X_op, W, Ht, penalty=self.penalty_W)
-        h_step = step(self.data.Xt_op, Ht, W, penalty=self.penalty_H)
+        w_step = step(self.data.X_op, W, self.smoothed(Ht), penalty=self.penalty_W)
+        h_step = step(self.data.Xt_op, Ht, self.smoothed(W), penalty=self.penalty_H)
         return w_step, h_step
 
 
@@ -208,6 +245,9 @@ def nmf(
     alpha_W=0.0,
     alpha_H="same",
     l1_ratio=0.0,
+    graph=None,
+    graph_reg=0.0,
+    smoothness=0.0,
     time_limit=None,
     callback=None,
     random_state=None,
@@ -259,6 +299,18 @@ def nmf(
         ``alpha_W·l1_ratio·n_features·‖W‖₁ + ½·alpha_W·(1 − l1_ratio)·n_features·‖W‖²_F`` and the
         same for H with ``alpha_H`` and ``n_samples`` (``alpha_H="same"``: ``alpha_W``).  L1
         (``l1_ratio=1``) gives sparse factors.  Every solver supports them.
+    graph, graph_reg : sparse or dense (n_samples, n_samples) array, float
+        Graph-regularised NMF (GNMF, Cai, He, Han & Huang 2011): a symmetric non-negative
+        affinity ``A`` between samples (e.g. from :func:`nmf_numba.knn_graph`) and ``λ``.  The
+        objective adds ``(λ/2)·tr(Wᵀ L W)`` with ``L = D − A`` for β = 2 and the paper's
+        ``λ·Σ_r w_rᵀ L log w_r`` for KL.  Solvers: "mu" (β = 2 and KL, the paper's rules),
+        "cd" and "hals" (β = 2; exact coordinate descent, serial over the rows of a column).
+        A sparse graph is used sparse; a dense one is converted to CSR.
+    smoothness : float in [0, 1)
+        Non-smooth NMF (nsNMF, Pascual-Montano et al. 2006): the model is ``X ≈ W S H`` with
+        ``S = (1 − θ) I + (θ/k) 𝟙𝟙ᵀ``; larger θ gives sparser factors.  θ = 0 is plain NMF.
+        Every solver supports it (each half-step sees ``S H`` or ``W S`` as the fixed factor);
+        the result exposes ``S`` and ``reconstruct()``.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration).
     callback : callable or None
@@ -275,7 +327,9 @@ def nmf(
     t_start = time.perf_counter()
     X = _validation.check_data(X)
     beta = _validation.check_beta_loss(beta_loss)
-    solver = _validation.check_solver(solver, beta, sp.issparse(X))
+    solver = _validation.check_solver(
+        solver, beta, sp.issparse(X), graph=graph is not None and graph_reg != 0
+    )
     if not isinstance(stop, str) or stop not in ("objective", "pgrad"):
         raise ValueError(f"Invalid stop {stop!r}: use 'objective' or 'pgrad'.")
     _validation.check_zeros_for_beta(X, beta)
@@ -285,6 +339,10 @@ def nmf(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
+    graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
+    affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
+    _validation.check_solver_for_graph(solver, beta, affinity is not None, stop)
+    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
     k = check_n_components(n_components, X, init)
 
     W0, H0 = _initialize(X, k, init, random_state)
@@ -299,11 +357,16 @@ def nmf(
     Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
     m, n = X.shape
+    graph_term = None
+    if affinity is not None:
+        degrees = np.asarray(affinity.sum(axis=1)).ravel()
+        graph_term = Graph(affinity, degrees, graph_reg, beta)
     problem = _Problem(
         data,
         beta,
-        penalty_W=Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n),
+        penalty_W=Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n, graph_term),
         penalty_H=Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m),
+        S=_smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
     )
     step = make_step(solver, beta, pgrad=stop == "pgrad")
     with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
@@ -334,4 +397,5 @@ def nmf(
         history={key: np.asarray(val) for key, val in history.items()},
         beta=beta,
         solver=solver,
+        smoothness=smoothness,
     )

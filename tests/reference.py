@@ -233,3 +233,43 @@ def projected_sq(A, grad):
     """‖∇ᴾ‖²: the gradient where A > 0, its negative part where A = 0."""
     pg = np.where(np.asarray(A) > 0, grad, np.minimum(grad, 0))
     return float(np.sum(pg**2))
+
+
+# ---------------------------------------------------------------- penalties and variants
+
+
+def penalty(A, l1=0.0, l2=0.0):
+    A = np.asarray(A, np.float64)
+    return l1 * A.sum() + 0.5 * l2 * np.sum(A**2)
+
+
+def graph_penalty(S, W, reg, beta):
+    """(λ/2) tr(Wᵀ L W) for β = 2; for KL (λ/2) Σ_jl S_jl (KL(w_j‖w_l) + KL(w_l‖w_j)), written
+    as the pairwise sum Σ_jl S_jl Σ_r (w_jr − w_lr)(log w_jr − log w_lr) / 2."""
+    S = dense(S)
+    W = np.asarray(W, np.float64)
+    if beta == 2:
+        L = np.diag(S.sum(axis=1)) - S
+        return 0.5 * reg * np.trace(W.T @ L @ W)
+    logW = np.log(np.maximum(W, 1e-300))
+    diff = W[:, None, :] - W[None, :, :]
+    logdiff = logW[:, None, :] - logW[None, :, :]
+    return 0.5 * reg * np.sum(S[:, :, None] * diff * logdiff)
+
+
+def hals_graph_sweep(A, G, XB, S, reg):
+    """Coordinate descent on ½‖X − A Bᵀ‖² + (λ/2) tr(Aᵀ L A), entry by entry (column-outer,
+    row-inner), each entry set to the exact minimiser in it alone (from the definition)."""
+    A = np.array(A, np.float64)
+    S = dense(S)
+    L = np.diag(S.sum(axis=1)) - S
+    for r in range(A.shape[1]):
+        for i in range(A.shape[0]):
+            # objective in a = A[i, r]: ½ (G_rr + λ L_ii) a² − (XB_ir − Σ_{t≠r} A_it G_tr
+            #                            − λ Σ_{j≠i} L_ij A_jr) a + const
+            quad = G[r, r] + reg * L[i, i]
+            lin = XB[i, r] - (A[i] @ G[:, r] - A[i, r] * G[r, r])
+            lin -= reg * (L[i] @ A[:, r] - L[i, i] * A[i, r])
+            if quad > 0:
+                A[i, r] = max(lin / quad, 0.0)
+    return A

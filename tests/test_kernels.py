@@ -78,6 +78,24 @@ def test_mu_apply(gamma, zero_below, dtype):
     np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype))
 
 
+@pytest.mark.parametrize("gamma", [1.0, 0.5, 2.0 / 3.0])
+def test_mu_apply_with_subnormal_factor_and_denominator_stays_finite(gamma, dtype):
+    """num / den overflows when both A and den are subnormal; A · (num / den)^γ does not."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    A = np.array([[tiny * 4, 0.0, 0.5]], dtype=dtype)
+    num = np.array([[1.0, 1.0, 0.25]], dtype=dtype)
+    den = np.array([[tiny * 2, tiny, 0.5]], dtype=dtype)
+    dt = np.dtype(dtype).type
+    dense_k.mu_apply(A, num, den, dt(gamma), dt(ref.EPSILON), dt(0))
+    assert np.all(np.isfinite(A))
+    assert A[0, 1] == 0.0
+    assert A[0, 2] == pytest.approx(0.5 * 0.5**gamma, rel=1e-6)
+    if gamma == 1.0:
+        assert A[0, 0] == pytest.approx(2.0, rel=1e-6)  # (4 tiny / 2 tiny) · 1
+    else:  # ((4 tiny)^(1/γ) / (2 tiny) · 1)^γ: finite and non-negative
+        assert A[0, 0] >= 0
+
+
 @pytest.mark.parametrize("beta", BETAS)
 @pytest.mark.parametrize("m,n,k", SHAPES[1:])
 def test_mu_ratio(beta, m, n, k, dtype):

@@ -26,12 +26,12 @@ SUPPORTED_BETA = {
 }
 
 
-def auto_solver(beta, sparse):
-    """The solver ``solver="auto"`` runs for a β and an input format (see the README's table of
-    time to a tight tolerance, which this choice follows)."""
+def auto_solver(beta, sparse, graph=False):
+    """The solver ``solver="auto"`` runs for a β, an input format and whether there is a graph
+    penalty (see the README's table of time to a tight tolerance, which this choice follows)."""
     if beta == 2:
         return "cd"
-    if beta == 1:
+    if beta == 1 and not graph:
         return "newton-cd"
     return "mu"
 

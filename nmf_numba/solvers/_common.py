@@ -8,8 +8,43 @@ import numpy as np
 from ..losses import EPSILON
 
 
+class Graph(NamedTuple):
+    """A graph regulariser on the sample factor W (GNMF, Cai et al. 2011).
+
+    ``S`` is the symmetric non-negative affinity (canonical CSR, float64), ``degrees = S·1``,
+    ``L = D − S``.  The penalty is ``(λ/2)·tr(Wᵀ L W)`` for β = 2 and, for KL, the paper's
+    ``(λ/2)·Σ_jl S_jl (KL(w_j‖w_l) + KL(w_l‖w_j)) = λ·Σ_r w_rᵀ L log w_r``.
+    """
+
+    S: object
+    degrees: np.ndarray
+    reg: float
+    beta: float
+
+    @property
+    def arrays(self):
+        return self.S.data, self.S.indices, self.S.indptr
+
+    def laplacian_times(self, A):
+        """``L A`` in float64."""
+        A64 = A.astype(np.float64, copy=False)
+        return self.degrees[:, None] * A64 - self.S @ A64
+
+    def value(self, A):
+        A64 = A.astype(np.float64, copy=False)
+        if self.beta == 2:
+            return 0.5 * self.reg * float(np.vdot(A64, self.laplacian_times(A64)))
+        log_A = np.log(np.maximum(A64, _LOG_FLOOR))
+        return self.reg * float(np.vdot(A64, self.laplacian_times(log_A)))
+
+
+# log(0) in the KL graph penalty: w·log w → 0 as w → 0, and this floor keeps L log W finite.
+_LOG_FLOOR = 1e-300
+
+
 class Penalty(NamedTuple):
-    """``l1·Σ A + ½·l2·‖A‖²_F`` on the factor being updated (``A ≥ 0``, so ``Σ A = ‖A‖₁``).
+    """``l1·Σ A + ½·l2·‖A‖²_F`` on the factor being updated (``A ≥ 0``, so ``Σ A = ‖A‖₁``),
+    plus a :class:`Graph` term on W.
 
     The numbers arrive already scaled (scikit-learn's ``alpha_W·l1_ratio·n_features`` and so
     on).  In a least-squares step the L1 term shifts the linear term (``X B − l1``) and the L2
@@ -18,12 +53,14 @@ class Penalty(NamedTuple):
 
     l1: float = 0.0
     l2: float = 0.0
+    graph: Optional[Graph] = None  # on W only
 
     def value(self, A):
+        total = 0.0 if self.graph is None else self.graph.value(A)
         if not (self.l1 or self.l2):
-            return 0.0
+            return total
         A64 = A.astype(np.float64, copy=False)
-        return float(self.l1 * A64.sum() + 0.5 * self.l2 * np.vdot(A64, A64))
+        return total + float(self.l1 * A64.sum() + 0.5 * self.l2 * np.vdot(A64, A64))
 
     def least_squares(self, XB, G):
         """``(X B − l1, BᵀB + l2·I)``: the linear term and Hessian of the penalised subproblem."""
@@ -64,10 +101,16 @@ def projected_sq(A, grad):
     return float(np.vdot(pg, pg))
 
 
-def least_squares_pgrad_sq(A, XB, G, pgrad):
-    """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` (``∇ = A G − X B``; pass the penalised ``XB``, ``G``) if
-    ``pgrad``, else None; call it before the step changes ``A``."""
-    return projected_sq(A, np.dot(A, G) - XB) if pgrad else None
+def least_squares_pgrad_sq(A, XB, G, pgrad, graph=None):
+    """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` (``∇ = A G − X B``; pass the penalised ``XB``, ``G``; a
+    β = 2 graph term adds ``λ L A``) if ``pgrad``, else None; call it before the step changes
+    ``A``."""
+    if not pgrad:
+        return None
+    grad = np.dot(A, G) - XB
+    if graph is not None:
+        grad = grad + graph.reg * graph.laplacian_times(A)
+    return projected_sq(A, grad)
 
 
 def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
@@ -75,6 +118,6 @@ def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
     initialisation)."""
     if beta == 2:
         XB, G = penalty.least_squares(op.times(B), np.dot(B.T, B))
-        return projected_sq(A, np.dot(A, G) - XB)
+        return least_squares_pgrad_sq(A, XB, G, True, penalty.graph)
     num, den = op.mu_products(A, B, beta, EPSILON)
     return projected_sq(A, penalty.add_to_denominator(den, A) - num)

@@ -8,6 +8,7 @@ same algorithm as scikit-learn's ``_update_cdnmf_fast`` with ``shuffle=False``.
 import numpy as np
 
 from ..kernels.dense import hals_sweep
+from ..kernels.graph import hals_graph_sweep
 from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 
@@ -16,6 +17,16 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
     G = np.dot(B.T, B)
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)
-    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
-    hals_sweep(A, Gp, XBp)
+    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
+    sweep(A, Gp, XBp, penalty.graph)
     return HalfStep((XB, G), pgrad_sq)
+
+
+def sweep(A, G, XB, graph=None):
+    """One HALS sweep on ``A`` (in place); returns ``‖A_new − A_old‖²_F``.
+
+    With a graph the rows of a column are coupled and the sweep runs serially
+    (:func:`~nmf_numba.kernels.graph.hals_graph_sweep`); otherwise rows go in parallel."""
+    if graph is None:
+        return float(hals_sweep(A, G, XB).sum())
+    return hals_graph_sweep(A, G, XB, *graph.arrays, graph.degrees, graph.reg)

@@ -14,7 +14,7 @@ The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 this is exactly ``c
 
 import numpy as np
 
-from ..kernels.dense import hals_sweep
+from .cd import sweep
 from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 ALPHA = 0.5
@@ -34,9 +34,9 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
     G = np.dot(B.T, B)
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)
-    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
-    first = hals_sweep(A, Gp, XBp).sum()
+    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
+    first = sweep(A, Gp, XBp, penalty.graph)
     for _ in range(max_sweeps(op, A, B, alpha) - 1):
-        if first == 0.0 or hals_sweep(A, Gp, XBp).sum() <= delta * delta * first:
+        if first == 0.0 or sweep(A, Gp, XBp, penalty.graph) <= delta * delta * first:
             break
     return HalfStep((XB, G), pgrad_sq)

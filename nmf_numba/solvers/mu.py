@@ -8,11 +8,18 @@ The update is ``A ← A ⊙ (num ⊘ den)^γ`` with
 
 and the majorisation-minimisation exponent γ = 1/(2−β) for β < 1, 1/(β−1) for β > 2, 1 otherwise,
 which makes the objective non-increasing for every β.  An L1/L2 penalty adds ``l1 + l2·A`` to
-``den`` (scikit-learn's rule).  Guards are scikit-learn's: zero
+``den`` (scikit-learn's rule).
+
+A graph penalty on W (GNMF, Cai et al. 2011; affinity ``S``, degrees ``d``, ``L = D − S``) uses
+the paper's rules: for β = 2 ``num += λ S A`` and ``den += λ d ⊙ A``; for KL each column of A
+solves the sparse linear system ``(diag(den_r) + λ L) a_r = a_r ⊙ num_r`` (an M-matrix, so the
+solution stays non-negative; with λ = 0 it is the plain MU step).  Guards are scikit-learn's: zero
 denominators become ``EPSILON`` and, for β ≤ 1, entries below float64's epsilon become exact zeros.
 """
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON
@@ -39,13 +46,32 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
     if beta == 2:
         G = np.dot(B.T, B)
         XB = op.times(B)
+        num = XB
         den = penalty.add_to_denominator(np.dot(A, G), A)
-        pgrad_sq = projected_sq(A, den - XB) if pgrad else None
-        mu_apply(A, XB, den, dt(1), dt(EPSILON), dt(0))
+        graph = penalty.graph
+        if graph is not None:
+            num = XB + (graph.reg * (graph.S @ A)).astype(A.dtype, copy=False)
+            den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
+        pgrad_sq = projected_sq(A, den - num) if pgrad else None
+        mu_apply(A, num, den, dt(1), dt(EPSILON), dt(0))
         return HalfStep((XB, G), pgrad_sq)
     num, den = op.mu_products(A, B, beta, EPSILON)
     penalty.add_to_denominator(den, A)
+    if penalty.graph is not None:  # KL (validated)
+        _graph_kl_solve(A, num, den, penalty.graph)
+        return HalfStep(None, None)
     pgrad_sq = projected_sq(A, den - num) if pgrad else None
     zero_below = _TINY if beta <= 1 else 0.0
     mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))
     return HalfStep(None, pgrad_sq)
+
+
+def _graph_kl_solve(A, num, den, graph):
+    """GNMF's KL step: ``a_r ← (diag(den_r) + λ L)⁻¹ (a_r ⊙ num_r)`` for each column r."""
+    laplacian = graph.reg * (sp.diags(graph.degrees) - graph.S)
+    for r in range(A.shape[1]):
+        diagonal = np.maximum(den[:, r].astype(np.float64), EPSILON)
+        system = (laplacian + sp.diags(diagonal)).tocsc()
+        column = spsolve(system, A[:, r].astype(np.float64) * num[:, r])
+        column[column < _TINY] = 0.0  # rounding below zero, and scikit-learn's β ≤ 1 guard
+        A[:, r] = column
