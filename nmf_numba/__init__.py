@@ -8,17 +8,21 @@
 """
 
 from . import metrics
+from .consensus import ConsensusResult, consensus
 from .graph import knn_graph
 from .init import initialize
-from .nmf import IterationInfo, NMFResult, nmf
+from .nmf import IterationInfo, NMFResult, nmf, transform
 
 __version__ = "0.1.0"
 
 __all__ = [
     "nmf",
+    "transform",
     "NMFResult",
     "IterationInfo",
     "initialize",
+    "consensus",
+    "ConsensusResult",
     "knn_graph",
     "metrics",
     "__version__",

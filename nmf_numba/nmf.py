@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from . import _validation
-from ._data import Data, _frobenius_from_parts
+from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, blas_limit
 from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import make_step, pgrad_sq_at
 from .solvers._common import Graph, Penalty
 
-__all__ = ["nmf", "NMFResult", "IterationInfo"]
+__all__ = ["nmf", "transform", "NMFResult", "IterationInfo"]
 
 # The tol rule compares objectives _TOL_WINDOW iterations apart (scikit-learn's MU rule), so its
 # meaning does not depend on how often the objective is evaluated.  For beta = 2 the objective is
@@ -73,6 +74,15 @@ class NMFResult:
     solver: str = "cd"
     smoothness: float = 0.0
     """nsNMF's θ."""
+    run_losses: np.ndarray = None
+    """Final objective of every run (``n_init`` of them); the result is run ``best_run``."""
+    best_run: int = 0
+
+    def labels(self):
+        """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
+        out = np.argmax(self.W, axis=1)
+        out[~np.any(self.W > 0, axis=1)] = -1
+        return out
 
     @property
     def S(self):
@@ -248,6 +258,7 @@ def nmf(
     graph=None,
     graph_reg=0.0,
     smoothness=0.0,
+    n_init=1,
     time_limit=None,
     callback=None,
     random_state=None,
@@ -311,8 +322,15 @@ def nmf(
         ``S = (1 − θ) I + (θ/k) 𝟙𝟙ᵀ``; larger θ gives sparser factors.  θ = 0 is plain NMF.
         Every solver supports it (each half-step sees ``S H`` or ``W S`` as the fixed factor);
         the result exposes ``S`` and ``reconstruct()``.
+    n_init : int
+        Restarts: run ``n_init`` initialisations and return the one with the lowest final
+        objective (``res.run_losses`` has every run's, ``res.best_run`` says which).  The first
+        run uses ``init`` and ``random_state``; later runs draw their seeds from
+        ``random_state`` and use ``init`` again if it is randomised ("random", "nndsvdar"),
+        else "random" (a deterministic init would only repeat the first run).
     time_limit : float or None
-        Stop after this many seconds (checked after every iteration).
+        Stop after this many seconds (checked after every iteration; the limit covers every
+        restart together).
     callback : callable or None
         ``callback(info: IterationInfo)`` after every objective check; returning True stops.
     random_state : None, int, numpy RandomState or Generator
@@ -343,9 +361,9 @@ def nmf(
     affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
     _validation.check_solver_for_graph(solver, beta, affinity is not None, stop)
     smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
+    n_init = _validation.check_int(n_init, "n_init", 1)
     k = check_n_components(n_components, X, init)
 
-    W0, H0 = _initialize(X, k, init, random_state)
     data = Data(X)
     if data.max_abs > 0 and not 0 < data.sq_norm < np.inf:
         size = "small" if data.sq_norm == 0 else "large"
@@ -353,8 +371,6 @@ def nmf(
             f"The values of X (max {data.max_abs:g}) are too {size} for floating point: their "
             "squares under- or overflow. Rescale X, e.g. X / X.max()."
         )
-    W = np.ascontiguousarray(W0, dtype=X.dtype)
-    Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
 
     m, n = X.shape
     graph_term = None
@@ -368,13 +384,25 @@ def nmf(
         penalty_H=Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m),
         S=_smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
     )
-    step = make_step(solver, beta, pgrad=stop == "pgrad")
-    with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
-        n_iter, stop_reason, history = _iterate(
-            problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress, t_start
-        )
-        data_loss = _finite(problem.data_term(W, Ht), n_iter, data)
-        loss = data_loss + problem.penalty_W.value(W) + problem.penalty_H.value(Ht)
+    best, run_losses = None, []
+    for run, (run_init, run_seed) in enumerate(_restart_plan(init, random_state, n_init)):
+        if run > 0 and time_limit is not None and time.perf_counter() - t_start >= time_limit:
+            break  # the time limit covers every restart
+        W0, H0 = _initialize(X, k, run_init, run_seed)
+        W = np.ascontiguousarray(W0, dtype=X.dtype)
+        Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
+        step = make_step(solver, beta, pgrad=stop == "pgrad")  # fresh solver state per run
+        with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
+            n_iter, stop_reason, history = _iterate(
+                problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress,
+                t_start,
+            )
+            data_loss = _finite(problem.data_term(W, Ht), n_iter, data)
+            loss = data_loss + problem.penalty_W.value(W) + problem.penalty_H.value(Ht)
+        run_losses.append(loss)
+        if best is None or loss < best[0]:
+            best = (loss, data_loss, W, Ht, n_iter, stop_reason, history, run)
+    loss, data_loss, W, Ht, n_iter, stop_reason, history, best_run = best
 
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(
@@ -398,4 +426,109 @@ def nmf(
         beta=beta,
         solver=solver,
         smoothness=smoothness,
+        run_losses=np.asarray(run_losses),
+        best_run=best_run,
     )
+
+
+def _restart_plan(init, random_state, n_init):
+    """``(init, random_state)`` of each of the ``n_init`` runs.
+
+    The first run uses ``init`` and ``random_state`` as given (so ``n_init=1`` is one plain
+    run).  Later runs draw their seeds from ``random_state``; they use ``init`` again when it is
+    randomised ("random", "nndsvdar"), and "random" when it is deterministic ("nndsvd",
+    "nndsvda", a custom ``(W0, H0)``; "auto" resolves to one of these), which would only repeat
+    the first run.
+    """
+    plan = [(init, random_state)]
+    if n_init > 1:
+        rng = check_random_state(random_state)
+        randomised = isinstance(init, str) and init in ("random", "nndsvdar")
+        later = init if randomised else "random"
+        seeds = rng.randint(np.iinfo(np.int32).max, size=n_init - 1)
+        plan += [(later, int(seed)) for seed in seeds]
+    return plan
+
+
+# What transform() runs for solver="auto": the W-subproblem with H fixed is convex for β ∈ [1, 2],
+# and these solve it fastest (anls exactly, in one step).
+_TRANSFORM_AUTO = {2.0: "anls", 1.0: "newton-cd"}
+
+
+def transform(
+    X,
+    H,
+    *,
+    beta_loss="frobenius",
+    solver="auto",
+    alpha_W=0.0,
+    l1_ratio=0.0,
+    smoothness=0.0,
+    max_iter=500,
+    tol=1e-6,
+):
+    """The W ≥ 0 that minimises the objective of :func:`nmf` for new data with H fixed.
+
+    ``transform(X_train, res.H, ...)`` with a fit's settings returns the fitted W (to the
+    accuracy of the fit) — unlike scikit-learn's ``NMF.transform``, whose result can differ from
+    ``fit_transform`` (its issue #18663).
+
+    Parameters
+    ----------
+    X : array-like or scipy.sparse, shape (n_samples, n_features)
+    H : array-like, shape (n_components, n_features)
+        Fixed components, e.g. ``res.H`` of a fit.
+    beta_loss, alpha_W, l1_ratio, smoothness
+        As in :func:`nmf` (the W part of the penalty, scaled by ``n_features``; nsNMF's θ).
+    solver : {"auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd"}
+        "auto": "anls" for β = 2 (exact non-negative least squares, one step), "newton-cd" for
+        KL, "mu" otherwise.
+    max_iter, tol
+        W-updates at most, and the relative-decrease rule of :func:`nmf` (tested every 10
+        updates).  The start is W = √(mean(X)/k) everywhere (scikit-learn's MU start).
+
+    Returns
+    -------
+    W : ndarray (n_samples, n_components), X's float dtype
+    """
+    X = _validation.check_data(X)
+    beta = _validation.check_beta_loss(beta_loss)
+    if isinstance(solver, str) and solver == "auto":
+        solver = _TRANSFORM_AUTO.get(beta, "mu")
+    solver = _validation.check_solver(solver, beta, sp.issparse(X))
+    _validation.check_zeros_for_beta(X, beta)
+    if np.ndim(H) != 2:
+        raise ValueError(f"H must be 2-D (n_components, n_features), got shape {np.shape(H)}.")
+    k = np.shape(H)[0]
+    H = _validation.check_factor(H, (k, X.shape[1]), X.dtype, "H")
+    alpha_W, _, l1_ratio = _validation.check_regularization(alpha_W, 0.0, l1_ratio)
+    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
+    max_iter = _validation.check_int(max_iter, "max_iter", 1)
+    tol = _validation.check_real(tol, "tol", 0.0)
+
+    n_samples, n_features = X.shape
+    op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
+    B = np.ascontiguousarray(H.T)
+    if smoothness:
+        B = np.ascontiguousarray(B @ _smoothing_matrix(k, smoothness, X.dtype))
+    penalty = Penalty(alpha_W * l1_ratio * n_features, alpha_W * (1.0 - l1_ratio) * n_features)
+    mean = op.X.sum(dtype=np.float64) / (n_samples * n_features) if X.size else 0.0
+    W = np.full((n_samples, k), np.sqrt(max(mean, 0.0) / max(k, 1)), dtype=X.dtype)
+
+    def objective():
+        return divergence(op, W, B, beta) + penalty.value(W)
+
+    step = make_step(solver, beta)
+    with blas_limit(X.shape, sp.issparse(X), k):
+        f_init = f_prev = objective()
+        for n_iter in range(1, max_iter + 1):
+            step(op, W, B, penalty=penalty)
+            if n_iter % _TOL_WINDOW == 0 or n_iter == max_iter:
+                f = objective()
+                if not np.isfinite(f):
+                    raise FloatingPointError(
+                        f"transform: the objective became {f}; rescale X or use float64.")
+                if f_init == 0 or (n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol):
+                    break
+                f_prev = f
+    return W
