@@ -8,10 +8,11 @@
 """
 
 from . import metrics
-from .consensus import ConsensusResult, consensus
+from .clustering import ConsensusResult, consensus
 from .graph import knn_graph
 from .init import initialize
 from .nmf import IterationInfo, NMFResult, nmf, transform
+from .selection import RankSelection, select_rank
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,8 @@ __all__ = [
     "initialize",
     "consensus",
     "ConsensusResult",
+    "select_rank",
+    "RankSelection",
     "knn_graph",
     "metrics",
     "__version__",

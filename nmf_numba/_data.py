@@ -12,6 +12,8 @@ the same small interface, so that one solver half-step serves both factors::
                                      -> a coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
     op.sq_norm                       -> ‖X‖²_F
     op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
+    op.n_entries                     -> entries the loss counts (m·n, or the observed ones)
+    op.observed_only                 -> True for ObservedOp: only stored entries count
 
 ``A`` (rows×k) and ``B`` (cols×k) are the tall factors: ``X ≈ A Bᵀ``.  Everything that knows about
 scipy.sparse lives here or above; the kernels see plain arrays.
@@ -60,6 +62,8 @@ class DenseOp:
         self.shape = X.shape
         self.dtype = X.dtype
         self.n_stored = X.size
+        self.n_entries = X.size
+        self.observed_only = False
         self._cols = np.arange(X.shape[1])  # the column index of each entry of a row
         self.sq_norm = float(dense_k.sum_sq(X.ravel()).sum())
 
@@ -110,6 +114,8 @@ class CsrOp:
         self.shape = X.shape
         self.dtype = X.dtype
         self.n_stored = X.nnz
+        self.n_entries = X.shape[0] * X.shape[1]
+        self.observed_only = False
         self.args = (X.data, X.indices, X.indptr)
         self.sq_norm = float(dense_k.sum_sq(X.data).sum())
 
@@ -162,11 +168,83 @@ class CsrOp:
         return float(stored + max(model - model_stored, 0.0))
 
 
-class Data:
-    """The data of one fit: the operator for ``X`` and the one for ``Xᵀ``, built once."""
+class ObservedOp(CsrOp):
+    """Observed-only data: a CSR matrix whose stored entries (explicit zeros included) are the
+    observations; every other entry is missing and does not count in the loss.  The model
+    ``A Bᵀ`` is only ever evaluated at the stored entries, so every cost scales with them."""
 
     def __init__(self, X):
-        if sp.issparse(X):
+        super().__init__(X)
+        self.n_entries = X.nnz
+        self.observed_only = True
+
+    def model_times(self, A, B, beta=2.0, eps=0.0):
+        """``(M ⊙ (A Bᵀ)^(β−1)) B`` with M the observed pattern (the MU denominator)."""
+        P = np.empty_like(self.X.data)
+        csr_k.model_stored(*self.args, A, B, P)
+        if beta != 2:
+            dt = self.dtype.type
+            dense_k.pow_rows(P[:, None], dt(beta - 1), dt(eps), beta < 1)
+        out = np.empty_like(A)
+        csr_k.spmm(P, self.X.indices, self.X.indptr, B, out)
+        return out
+
+    def mu_products(self, A, B, beta, eps):
+        dt = self.dtype.type
+        num = np.empty_like(A)
+        csr_k.mu_ratio_times(*self.args, A, B, dt(beta), dt(eps), num)
+        if beta == 1:  # Σ_{j observed} b_j
+            ones = np.ones_like(self.X.data)
+            den = np.empty_like(A)
+            csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
+            return num, den
+        return num, self.model_times(A, B, beta, eps)
+
+    def beta_terms(self, A, B, beta, eps):
+        s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
+        s3 = 0.0 if beta == 0 else float(
+            csr_k.stored_power_sum(*self.args, A, B, float(beta), float(eps)).sum())
+        return s1, s2, s3
+
+    def residual_sq(self, A, B):
+        return float(csr_k.residual_terms(*self.args, A, B)[:, 0].sum())
+
+    def masked_hals(self, A, B, l1, l2, n_sweeps):
+        change = np.empty(self.shape[0])
+        csr_k.masked_hals_rows(*self.args, A, B, float(l1), float(l2), n_sweeps, change)
+        return float(change.sum())
+
+
+def observed_matrix(X, observed):
+    """The observations as canonical CSR: ``X``'s values (zeros included) where ``observed``
+    (a boolean dense array or a sparse pattern) is true; for sparse X without ``observed``, its
+    stored entries."""
+    if observed is None:
+        return X
+    coo = sp.coo_matrix(observed)
+    rows, cols = coo.row[coo.data != 0], coo.col[coo.data != 0]
+    if sp.issparse(X):
+        values = np.asarray(X[rows, cols]).ravel().astype(X.dtype)
+    else:
+        values = X[rows, cols]
+    O = sp.csr_matrix((values, (rows, cols)), shape=X.shape, dtype=X.dtype)
+    O.sum_duplicates()
+    return O
+
+
+class Data:
+    """The data of one fit: the operator for ``X`` and the one for ``Xᵀ``, built once.
+
+    ``observed_only``: X is canonical CSR whose stored entries are the observations (see
+    :class:`ObservedOp`)."""
+
+    def __init__(self, X, observed_only=False):
+        if observed_only:
+            self.X_op = ObservedOp(X)
+            Xt = X.T.tocsr()
+            Xt.sort_indices()
+            self.Xt_op = ObservedOp(Xt)
+        elif sp.issparse(X):
             self.X_op = CsrOp(X)
             Xt = X.T.tocsr()
             Xt.sort_indices()

@@ -57,6 +57,61 @@ def _check_non_negative(values, name):
         )
 
 
+def check_data_with_nan(X, name="X"):
+    """``(X, observed)``: like :func:`check_data`, but a dense X may hold NaN for missing
+    values; they become 0 in a copy and ``observed`` is the boolean array of the others (None
+    when there is no NaN)."""
+    if sp.issparse(X):
+        return check_data(X, name), None
+    try:
+        return check_data(X, name), None
+    except ValueError as err:
+        if "NaN" not in str(err):
+            raise
+    X = check_array(X, dtype=(np.float64, np.float32), order="C", ensure_all_finite="allow-nan",
+                    input_name=name)
+    missing = np.isnan(X)
+    X = np.where(missing, X.dtype.type(0), X)
+    return check_data(X, name), ~missing
+
+
+def check_observed(X, nan_observed, mask, missing):
+    """The observed pattern of a fit: None (every entry counts), a boolean array, a sparse
+    pattern, or True ("the stored entries of sparse X")."""
+    if not isinstance(missing, str) or missing not in ("zero", "unobserved"):
+        raise ValueError(f"Invalid missing {missing!r}: use 'zero' or 'unobserved'.")
+    if missing == "unobserved" and not sp.issparse(X):
+        raise ValueError(
+            "missing='unobserved' is for sparse X (only its stored entries count); for dense "
+            "X mark missing entries with NaN or pass mask=."
+        )
+    observed = nan_observed
+    if mask is not None:
+        if sp.issparse(mask):
+            pattern = sp.csr_matrix(mask)
+            if pattern.shape != X.shape:
+                raise ValueError(f"mask has shape {pattern.shape}, expected X's {X.shape}.")
+            pattern.eliminate_zeros()
+            mask_dense = None
+        else:
+            mask_dense = np.asarray(mask)
+            if mask_dense.dtype != bool:
+                raise TypeError(
+                    f"mask must be a boolean array (True = observed), got dtype {mask_dense.dtype}."
+                )
+            if mask_dense.shape != X.shape:
+                raise ValueError(f"mask has shape {mask_dense.shape}, expected X's {X.shape}.")
+            pattern = mask_dense
+        if nan_observed is not None:
+            marked = pattern.toarray().astype(bool) if mask_dense is None else mask_dense
+            if np.any(marked & ~nan_observed):
+                raise ValueError("X is NaN at entries that mask marks as observed.")
+        observed = pattern
+    if observed is None and missing == "unobserved":
+        return True
+    return observed
+
+
 def check_data(X, name="X"):
     """Return X as a C-contiguous float ndarray or a canonical CSR matrix (float32/float64).
 
@@ -145,6 +200,23 @@ def check_solver(solver, beta, sparse, graph=False):
             f"beta_loss: {able}."
         )
     return solver
+
+
+# Which solvers handle observed-only data (a mask, NaN, missing="unobserved"), for which β.
+OBSERVED_SOLVERS = {"mu": None, "cd": (2.0,), "hals": (2.0,)}
+
+
+def check_solver_for_mask(solver, beta, has_graph):
+    supported = solver in OBSERVED_SOLVERS and (
+        OBSERVED_SOLVERS[solver] is None or beta in OBSERVED_SOLVERS[solver])
+    if not supported:
+        able = [s for s, betas in OBSERVED_SOLVERS.items() if betas is None or beta in betas]
+        raise ValueError(
+            f"Missing values (NaN, mask= or missing='unobserved') are not supported by "
+            f"solver={solver!r} with beta_loss={beta:g}; solvers that support them: {able}."
+        )
+    if has_graph:
+        raise ValueError("A graph penalty cannot be combined with missing values yet.")
 
 
 # Which solvers take a graph penalty, and for which β.

@@ -37,7 +37,7 @@ def divergence(op, A, B, beta):
     if beta == 1:
         value = s1 + s3 - s2
     elif beta == 0:
-        value = s1 - op.shape[0] * op.shape[1] - s2
+        value = s1 - op.n_entries - s2
     else:
         value = (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))
     return max(value, 0.0)  # a divergence is >= 0; rounding can leave a tiny negative

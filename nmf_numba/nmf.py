@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from . import _validation
-from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, blas_limit
+from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, blas_limit, observed_matrix
 from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import make_step, pgrad_sq_at
@@ -259,6 +259,8 @@ def nmf(
     graph_reg=0.0,
     smoothness=0.0,
     n_init=1,
+    mask=None,
+    missing="zero",
     time_limit=None,
     callback=None,
     random_state=None,
@@ -328,6 +330,16 @@ def nmf(
         run uses ``init`` and ``random_state``; later runs draw their seeds from
         ``random_state`` and use ``init`` again if it is randomised ("random", "nndsvdar"),
         else "random" (a deterministic init would only repeat the first run).
+    mask : bool array or sparse matrix (n_samples, n_features), optional
+        True (stored, for a sparse pattern) = observed.  Only observed entries count in the
+        objective (weighted NMF); the others are missing.  NaN entries of a dense X are missing
+        too, mask or not.
+    missing : {"zero", "unobserved"}
+        For sparse X: "zero" (default) keeps the usual meaning, an absent entry is 0;
+        "unobserved" makes only the stored entries count (ratings data: an absent rating is
+        unknown), with every cost scaling with the stored entries.  With missing values the
+        solvers are "mu" (every β) and "cd"/"hals" (β = 2, per-row Gram matrices over the
+        observed entries); "auto" picks "cd" for β = 2, else "mu".
     time_limit : float or None
         Stop after this many seconds (checked after every iteration; the limit covers every
         restart together).
@@ -343,14 +355,22 @@ def nmf(
     NMFResult
     """
     t_start = time.perf_counter()
-    X = _validation.check_data(X)
+    X, nan_observed = _validation.check_data_with_nan(X)
+    observed = _validation.check_observed(X, nan_observed, mask, missing)
     beta = _validation.check_beta_loss(beta_loss)
-    solver = _validation.check_solver(
-        solver, beta, sp.issparse(X), graph=graph is not None and graph_reg != 0
-    )
+    has_graph = graph is not None and graph_reg != 0
+    if observed is not None and isinstance(solver, str) and solver == "auto":
+        solver = "cd" if beta == 2 else "mu"
+    solver = _validation.check_solver(solver, beta, sp.issparse(X), graph=has_graph)
+    if observed is not None:
+        _validation.check_solver_for_mask(solver, beta, has_graph)
     if not isinstance(stop, str) or stop not in ("objective", "pgrad"):
         raise ValueError(f"Invalid stop {stop!r}: use 'objective' or 'pgrad'.")
-    _validation.check_zeros_for_beta(X, beta)
+    if observed is not None:  # only the observed entries count from here on
+        observations = observed_matrix(X, None if observed is True else observed)
+        _validation.check_zeros_for_beta(observations.data.reshape(1, -1), beta)
+    else:
+        _validation.check_zeros_for_beta(X, beta)
     max_iter = _validation.check_int(max_iter, "max_iter", 1)
     tol = _validation.check_real(tol, "tol", 0.0)
     time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True, strict=True)
@@ -364,7 +384,7 @@ def nmf(
     n_init = _validation.check_int(n_init, "n_init", 1)
     k = check_n_components(n_components, X, init)
 
-    data = Data(X)
+    data = Data(observations, observed_only=True) if observed is not None else Data(X)
     if data.max_abs > 0 and not 0 < data.sq_norm < np.inf:
         size = "small" if data.sq_norm == 0 else "large"
         raise ValueError(
@@ -388,7 +408,8 @@ def nmf(
     for run, (run_init, run_seed) in enumerate(_restart_plan(init, random_state, n_init)):
         if run > 0 and time_limit is not None and time.perf_counter() - t_start >= time_limit:
             break  # the time limit covers every restart
-        W0, H0 = _initialize(X, k, run_init, run_seed)
+        # with missing values the initialisation sees the observations only (missing = 0)
+        W0, H0 = _initialize(X if observed is None else observations, k, run_init, run_seed)
         W = np.ascontiguousarray(W0, dtype=X.dtype)
         Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
         step = make_step(solver, beta, pgrad=stop == "pgrad")  # fresh solver state per run

@@ -273,3 +273,39 @@ def hals_graph_sweep(A, G, XB, S, reg):
             if quad > 0:
                 A[i, r] = max(lin / quad, 0.0)
     return A
+
+
+# ---------------------------------------------------------------- missing values
+
+
+def masked_mu_update(X, M, A, B, beta):
+    """One MU half-step on A where only entries with M = True count (weighted NMF)."""
+    X = np.where(M, dense(X), 0.0)
+    A = np.asarray(A, np.float64)
+    B = np.asarray(B, np.float64)
+    V = A @ B.T
+    if beta < 2:
+        V = np.maximum(V, EPSILON)
+    num = (M * X * V ** (beta - 2)) @ B
+    Vd = np.maximum(A @ B.T, EPSILON) if beta < 1 else A @ B.T
+    den = (M * Vd ** (beta - 1)) @ B
+    gamma = 1 / (2 - beta) if beta < 1 else (1 / (beta - 1) if beta > 2 else 1.0)
+    return mu_apply(A, num, den, gamma, EPSILON, np.finfo(np.float64).eps if beta <= 1 else 0.0)
+
+
+def masked_hals_rows(X, M, A, B, l1, l2, n_sweeps):
+    """Per row: G_i = Σ_{j observed} b_j b_jᵀ + l2 I, c_i = Σ x_ij b_j − l1, then n_sweeps
+    exact coordinate minimisations of ½ aᵀ G_i a − c_i·a over a ≥ 0."""
+    X = dense(X)
+    A = np.array(A, np.float64)
+    B = np.asarray(B, np.float64)
+    for i in range(A.shape[0]):
+        obs = np.asarray(M[i], bool)
+        G = B[obs].T @ B[obs] + l2 * np.eye(B.shape[1])
+        c = X[i, obs] @ B[obs] - l1
+        for _ in range(n_sweeps):
+            for r in range(A.shape[1]):
+                if G[r, r] > 0:
+                    rest = G[r] @ A[i] - G[r, r] * A[i, r]
+                    A[i, r] = max((c[r] - rest) / G[r, r], 0.0)
+    return A

@@ -1,4 +1,4 @@
-"""nmf_numba.consensus: the consensus matrix and dispersion against slow NumPy twins (explicit loops
+"""nmf_numba.clustering: the consensus matrix and dispersion against slow NumPy twins (explicit loops
 over sample pairs), cophenetic/dispersion on perfect and noisy consensus, the planted-cluster
 acceptance test, reproducibility, the all-zero-row rule, the memory guard and the errors."""
 
@@ -12,9 +12,9 @@ from scipy.spatial.distance import squareform
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 
-import nmf_numba.consensus as consensus_mod
+import nmf_numba.clustering as consensus_mod
 from nmf_numba import nmf
-from nmf_numba.consensus import ConsensusResult, consensus, labels
+from nmf_numba.clustering import ConsensusResult, consensus, labels
 
 from .conftest import make_data
 

@@ -195,3 +195,84 @@ def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, l1, l2, max_newton, 
             data[start:end], indices[start:end], P[start:end], A[i], B, colsum, l1, l2,
             max_newton, eps,
         )
+
+
+# Fixed number of parallel chunks (work split independent of the thread count).
+_CHUNKS = 64
+
+
+@njit(**PARALLEL)
+def masked_hals_rows(data, indices, indptr, A, B, l1, l2, n_sweeps, change):
+    """Coordinate descent for ``½ Σ_{(i,j) stored} (x_ij − a_i·b_j)² + l1·Σ A + ½·l2·‖A‖²``:
+    only the stored (observed) entries count, explicit zeros included.
+
+    Each row has its own Gram matrix ``G_i = Σ_{j stored in row i} b_j b_jᵀ + l2·I`` and linear
+    term ``c_i = Σ x_ij b_j − l1`` (as in ALS for recommender systems); ``n_sweeps`` cyclic
+    sweeps over the row's k coordinates then minimise it exactly one coordinate at a time.
+    ``change[i]`` receives ``‖a_i,new − a_i,old‖²``.
+    """
+    n_rows = indptr.shape[0] - 1
+    k = A.shape[1]
+    n_chunks = min(_CHUNKS, max(n_rows, 1))
+    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        G = np.empty((k, k))
+        c = np.empty(k)
+        grad = np.empty(k)
+        for i in range(ch * per_chunk, min(n_rows, (ch + 1) * per_chunk)):
+            for r in range(k):
+                c[r] = -l1
+                for t in range(k):
+                    G[r, t] = 0.0
+                G[r, r] = l2
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                x = np.float64(data[p])
+                for r in range(k):
+                    b = np.float64(B[j, r])
+                    c[r] += x * b
+                    for t in range(r, k):
+                        G[r, t] += b * np.float64(B[j, t])
+            for r in range(k):
+                for t in range(r):
+                    G[r, t] = G[t, r]
+            # gradient G a − c, kept current with one axpy per coordinate move
+            for r in range(k):
+                s = -c[r]
+                for t in range(k):
+                    s += G[r, t] * np.float64(A[i, t])
+                grad[r] = s
+            moved = 0.0
+            for _ in range(n_sweeps):
+                for r in range(k):
+                    if G[r, r] <= 0.0:
+                        continue
+                    old = np.float64(A[i, r])
+                    new = old - grad[r] / G[r, r]
+                    if new < 0.0:
+                        new = 0.0
+                    new_value = A.dtype.type(new)
+                    delta = np.float64(new_value) - old
+                    if delta != 0.0:
+                        A[i, r] = new_value
+                        moved += delta * delta
+                        for t in range(k):
+                            grad[t] += delta * G[t, r]
+            change[i] = moved
+
+
+@njit(**PARALLEL)
+def stored_power_sum(data, indices, indptr, A, B, beta, eps):
+    """Per-row ``Σ_{(i,j) stored} v_ij^β`` (``v = a_i·b_j``, clipped at eps for β < 1), float64:
+    the model term of a β-divergence restricted to the stored (observed) entries."""
+    n_rows = indptr.shape[0] - 1
+    part = np.zeros(n_rows)
+    for i in prange(n_rows):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = _dot64(A[i], B[indices[p]])
+            if beta < 1.0 and v < eps:
+                v = eps
+            s += v if beta == 1.0 else v**beta
+        part[i] = s
+    return part

@@ -116,6 +116,9 @@ def least_squares_pgrad_sq(A, XB, G, pgrad, graph=None):
 def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
     """``‖∇ᴾ_A‖²`` of ``D_β(X | A Bᵀ)`` plus the penalty, from scratch (used at the
     initialisation)."""
+    if beta == 2 and op.observed_only:  # ∇ = (M ⊙ (A Bᵀ − X)) B + l1 + l2·A
+        grad = penalty.add_to_denominator(op.model_times(A, B), A) - op.times(B)
+        return projected_sq(A, grad)
     if beta == 2:
         XB, G = penalty.least_squares(op.times(B), np.dot(B.T, B))
         return least_squares_pgrad_sq(A, XB, G, True, penalty.graph)

@@ -9,11 +9,15 @@ import numpy as np
 
 from ..kernels.dense import hals_sweep
 from ..kernels.graph import hals_graph_sweep
-from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
+from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq, pgrad_sq_at
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
-    """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``."""
+    """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
+
+    On observed-only data each row has its own Gram matrix over its observed entries."""
+    if op.observed_only:
+        return observed_update(op, A, B, penalty, pgrad, n_sweeps=1)
     G = np.dot(B.T, B)
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)
@@ -30,3 +34,10 @@ def sweep(A, G, XB, graph=None):
     if graph is None:
         return float(hals_sweep(A, G, XB).sum())
     return hals_graph_sweep(A, G, XB, *graph.arrays, graph.degrees, graph.reg)
+
+
+def observed_update(op, A, B, penalty, pgrad, n_sweeps):
+    """``n_sweeps`` per-row HALS sweeps on observed-only data (per-row Gram matrices)."""
+    pgrad_sq = pgrad_sq_at(op, A, B, 2.0, penalty) if pgrad else None
+    op.masked_hals(A, B, penalty.l1, penalty.l2, n_sweeps)
+    return HalfStep(None, pgrad_sq)

@@ -14,7 +14,7 @@ The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 this is exactly ``c
 
 import numpy as np
 
-from .cd import sweep
+from .cd import observed_update, sweep
 from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
 
 ALPHA = 0.5
@@ -30,7 +30,12 @@ def max_sweeps(op, A, B, alpha=ALPHA):
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
-    """Repeated HALS sweeps on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``."""
+    """Repeated HALS sweeps on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
+
+    On observed-only data the per-row Gram matrices are formed once and swept
+    ``max_sweeps`` times (the δ rule is not applied there)."""
+    if op.observed_only:
+        return observed_update(op, A, B, penalty, pgrad, max_sweeps(op, A, B, alpha))
     G = np.dot(B.T, B)
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)

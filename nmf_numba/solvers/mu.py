@@ -43,6 +43,12 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
     The projected gradient is the one the step uses, ``den − num``, before the step.
     """
     dt = A.dtype.type
+    if beta == 2 and op.observed_only:  # only observed entries: den = (M ⊙ A Bᵀ) B
+        num = op.times(B)
+        den = penalty.add_to_denominator(op.model_times(A, B), A)
+        pgrad_sq = projected_sq(A, den - num) if pgrad else None
+        mu_apply(A, num, den, dt(1), dt(EPSILON), dt(0))
+        return HalfStep(None, pgrad_sq)
     if beta == 2:
         G = np.dot(B.T, B)
         XB = op.times(B)

@@ -7,7 +7,7 @@ gives a consensus matrix of zeros and ones; its quality is summarised by the cop
 correlation coefficient (Brunet et al.) and the dispersion coefficient (Kim & Park,
 Bioinformatics 2007).
 
->>> import numpy as np, nmf_numba.consensus as nc
+>>> import numpy as np, nmf_numba.clustering as nc
 >>> X = np.random.default_rng(0).random((30, 20))
 >>> res = nc.consensus(X, 3, n_runs=4, random_state=0, max_iter=50, tol=0)
 >>> res.matrix.shape, res.labels.shape, res.losses.shape
