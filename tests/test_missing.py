@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 import nmf_numba as nn
 from nmf_numba._data import Data, observed_matrix
-from nmf_numba.solvers import cd, mu
+from nmf_numba.solvers import mu
 
 from . import reference as ref
 from .conftest import make_data, make_factors
@@ -54,10 +54,15 @@ def test_nan_mask_and_unobserved_sparse_are_the_same_problem():
         for other in (b, c, d):
             np.testing.assert_allclose(other.W, a.W, rtol=1e-9, atol=1e-12)
         # the loss is over the observed entries only
-        expected = ref.beta_divergence(np.where(M, X, 0), a.W * 1, a.H, beta)
+        x, v = X[M], (a.W @ a.H)[M]
+        if beta == 2:
+            expected = 0.5 * np.sum((x - v) ** 2)
+        else:
+            safe = np.where(x > 0, x, 1.0)
+            expected = np.sum(np.where(x > 0, x * np.log(safe / v), 0.0) - x + v)
+        assert a.loss == pytest.approx(expected, rel=1e-9)
         assert a.loss == pytest.approx(
             nn.metrics.beta_divergence(X, a.W, a.H, beta, mask=M), rel=1e-10)
-        assert a.loss < expected or np.all(M)
 
 
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("mu", 2.0), ("mu", 1.0),
