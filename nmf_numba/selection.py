@@ -65,7 +65,8 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     ranks : iterable of int
     n_folds : int
         Cross-validation folds (each hides 1/n_folds of the entries).  The fold assignment is an
-        m×n array of small integers, so sparse X costs m·n bytes here.
+        m×n array of small integers, so sparse X costs m·n bytes here (X itself is never
+        densified: the held-out values and the model are read at the hidden entries only).
     n_runs : int
         Restarts per rank for the consensus measures (cophenetic, dispersion); 0 skips them.
     beta_loss, random_state, **nmf_kwargs
@@ -89,7 +90,6 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     beta = _validation.check_beta_loss(beta_loss)
     rng = np.random.default_rng(random_state)
     folds = _folds(X.shape, n_folds, rng)
-    Xd = X.toarray() if sp.issparse(X) else X  # the held-out entries are read from a dense copy
     kw = dict(nmf_kwargs, beta_loss=beta)
     kw.setdefault("init", "random")
 
@@ -107,13 +107,7 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         for f in range(n_folds):
             hidden = folds == f
             fit = nmf(X, rank, mask=~hidden, random_state=seed, **kw)
-            model = fit.reconstruct()
-            if beta == 2:
-                errors.append(float(np.sqrt(np.mean((model[hidden] - Xd[hidden]) ** 2))))
-            else:
-                held_out = np.where(hidden, Xd, 0.0)
-                errors.append(beta_divergence(held_out, fit, beta_loss=beta, mask=hidden)
-                              / hidden.sum())
+            errors.append(_held_out_error(X, fit, hidden, beta))
         row["cv_error"] = float(np.mean(errors))
         row["cv_error_std"] = float(np.std(errors))
         if n_runs:
@@ -126,3 +120,16 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     rule = (f"lowest mean held-out error over {n_folds} folds of randomly hidden entries "
             "(Wold-style cross-validation)")
     return RankSelection(table, best["rank"], rule)
+
+
+def _held_out_error(X, fit, hidden, beta):
+    """RMSE (β = 2) or mean β-divergence per entry of the fit's model on the hidden entries,
+    evaluated there only."""
+    rows, cols = np.nonzero(hidden)
+    values = np.asarray(X[rows, cols], dtype=np.float64).ravel()
+    model = np.einsum("ik,ik->i", fit.W_smoothed[rows], fit.H.T[cols])
+    if beta == 2:
+        return float(np.sqrt(np.mean((model - values) ** 2)))
+    pattern = sp.csr_matrix((np.ones(rows.size, dtype=bool), (rows, cols)), shape=X.shape)
+    held_out = sp.csr_matrix((values, (rows, cols)), shape=X.shape)
+    return beta_divergence(held_out, fit, beta_loss=beta, mask=pattern) / rows.size
