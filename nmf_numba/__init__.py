@@ -9,6 +9,7 @@
 
 from . import metrics
 from .clustering import ConsensusResult, consensus
+from .estimators import NMF, MiniBatchNMF, non_negative_factorization
 from .graph import knn_graph
 from .init import initialize
 from .nmf import IterationInfo, NMFResult, nmf, transform
@@ -28,5 +29,8 @@ __all__ = [
     "RankSelection",
     "knn_graph",
     "metrics",
+    "NMF",
+    "MiniBatchNMF",
+    "non_negative_factorization",
     "__version__",
 ]

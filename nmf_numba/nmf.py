@@ -174,8 +174,12 @@ class _Problem:
         return divergence(self.data.X_op, W, self.smoothed(Ht), self.beta)
 
     def objective(self, W, Ht, parts=None):
-        penalties = self.penalty_W.value(W) + self.penalty_H.value(Ht)
-        return self.data_term(W, Ht, parts) + penalties
+        return self.terms(W, Ht, parts)[1]
+
+    def terms(self, W, Ht, parts=None):
+        """``(data term, objective)``."""
+        data_term = self.data_term(W, Ht, parts)
+        return data_term, data_term + self.penalty_W.value(W) + self.penalty_H.value(Ht)
 
     def pgrad_sq(self, W, Ht):
         X_op, Xt_op = self.data.X_op, self.data.Xt_op
@@ -206,6 +210,9 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
         return 0, "tol", history
 
     f_prev = f_init
+    # stop="sklearn": scikit-learn's rules (its cd's violation, or its MU rule on the error)
+    error_init = error_prev = np.sqrt(2.0 * max(problem.data_term(W, Ht), 0.0))
+    violation_init = None
     stop_reason = "max_iter"
     n_iter = 0
     while stop_reason == "max_iter" and n_iter < max_iter:
@@ -214,10 +221,16 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
         progress.update(1)
         elapsed = time.perf_counter() - t_start
         out_of_time = time_limit is not None and elapsed >= time_limit
-        if n_iter % check_every and n_iter < max_iter and not out_of_time:
+        violation = None
+        if stop == "sklearn" and w_step.violation is not None:
+            violation = w_step.violation + h_step.violation
+            violation_init = violation if violation_init is None else violation_init
+        if (n_iter % check_every and n_iter < max_iter and not out_of_time
+                and not (violation is not None and tol > 0)):
             continue
 
-        f = _finite(problem.objective(W, Ht, h_step.products), n_iter, data)
+        data_term, f = problem.terms(W, Ht, h_step.products)
+        f = _finite(f, n_iter, data)
         elapsed = time.perf_counter() - t_start
         history["iteration"].append(n_iter)
         history["time"].append(elapsed)
@@ -227,13 +240,20 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
             pgrad = np.sqrt(w_step.pgrad_sq + h_step.pgrad_sq) / pgrad_init
             history["pgrad"].append(pgrad)
             converged = pgrad < tol
+        elif violation is not None:
+            converged = violation_init == 0 or violation <= tol * violation_init
+        elif stop == "sklearn":
+            error = np.sqrt(2.0 * max(data_term, 0.0))
+            converged = n_iter % _TOL_WINDOW == 0 and (error_prev - error) / error_init < tol
+            if n_iter % _TOL_WINDOW == 0:
+                error_prev = error
         else:
             converged = n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol
         if callback is not None and callback(
             IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
         ):
             stop_reason = "callback"
-        elif tol > 0 and converged:
+        elif converged and (tol > 0 or violation_init == 0):
             stop_reason = "tol"
         elif out_of_time:
             stop_reason = "time_limit"
@@ -264,6 +284,7 @@ def nmf(
     time_limit=None,
     callback=None,
     random_state=None,
+    shuffle=False,
     verbose=False,
 ):
     """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
@@ -295,7 +316,7 @@ def nmf(
         iteration for β = 2 (it comes almost free from the update's products) and every 10
         iterations otherwise; each evaluation is recorded in ``history`` and passed to
         ``callback``.
-    stop : {"objective", "pgrad"}
+    stop : {"objective", "pgrad", "sklearn"}
         "objective": relative decrease, tested every 10 iterations: the run stops at iteration
         ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
         objective after iteration ``i`` and ``f[0]`` the one at the initialisation
@@ -307,6 +328,12 @@ def nmf(
         update for the least-squares solvers (Lin 2007's convention), where the step evaluates
         its gradient for "mu" (before the step) and "newton-cd" (per coordinate).  Typical
         tolerances are smaller than for "objective" (1e-3 to 1e-5).
+        "sklearn": scikit-learn's rules, so that its iteration counts are reproduced.  For
+        "cd", its "violation" (the sum of ``|∇ᴾ|`` met at each coordinate during the sweeps of
+        an iteration) relative to the first iteration's, ``≤ tol``, tested every iteration; for
+        the other solvers its MU rule, ``(e[i−10] − e[i]) / e[0] < tol`` every 10 iterations
+        with ``e = sqrt(2 · data term)`` (penalties excluded).  The scikit-learn-compatible
+        estimators (:mod:`nmf_numba.sklearn`) use it.
     alpha_W, alpha_H, l1_ratio : float, float or "same", float in [0, 1]
         Elastic-net penalties with scikit-learn's meaning and scaling: the objective adds
         ``alpha_W·l1_ratio·n_features·‖W‖₁ + ½·alpha_W·(1 − l1_ratio)·n_features·‖W‖²_F`` and the
@@ -346,7 +373,10 @@ def nmf(
     callback : callable or None
         ``callback(info: IterationInfo)`` after every objective check; returning True stops.
     random_state : None, int, numpy RandomState or Generator
-        Seeds the "random" and "nndsvd*" initialisations.
+        Seeds the "random" and "nndsvd*" initialisations, and ``shuffle``'s order.
+    shuffle : bool
+        "cd" only: visit the components in a random order in each sweep (scikit-learn's
+        ``shuffle``; for an int ``random_state`` the same orders as scikit-learn).
     verbose : bool
         Show a tqdm progress bar with the current objective.
 
@@ -364,8 +394,8 @@ def nmf(
     solver = _validation.check_solver(solver, beta, sp.issparse(X), graph=has_graph)
     if observed is not None:
         _validation.check_solver_for_mask(solver, beta, has_graph)
-    if not isinstance(stop, str) or stop not in ("objective", "pgrad"):
-        raise ValueError(f"Invalid stop {stop!r}: use 'objective' or 'pgrad'.")
+    if not isinstance(stop, str) or stop not in ("objective", "pgrad", "sklearn"):
+        raise ValueError(f"Invalid stop {stop!r}: use 'objective', 'pgrad' or 'sklearn'.")
     if observed is not None:  # only the observed entries count from here on
         observations = observed_matrix(X, None if observed is True else observed)
         _validation.check_zeros_for_beta(observations.data.reshape(1, -1), beta)
@@ -382,6 +412,11 @@ def nmf(
     _validation.check_solver_for_graph(solver, beta, affinity is not None, stop)
     smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
     n_init = _validation.check_int(n_init, "n_init", 1)
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
+    if shuffle and solver != "cd":
+        raise ValueError(f"shuffle=True needs solver='cd' (a random component order in each "
+                         f"coordinate-descent sweep); solver={solver!r} has no such order.")
     k = check_n_components(n_components, X, init)
 
     data = Data(observations, observed_only=True) if observed is not None else Data(X)
@@ -412,7 +447,8 @@ def nmf(
         W0, H0 = _initialize(X if observed is None else observations, k, run_init, run_seed)
         W = np.ascontiguousarray(W0, dtype=X.dtype)
         Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
-        step = make_step(solver, beta, pgrad=stop == "pgrad")  # fresh solver state per run
+        shuffle_rng = check_random_state(run_seed) if shuffle else None
+        step = make_step(solver, beta, stop == "pgrad", shuffle_rng)  # fresh state per run
         with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
             n_iter, stop_reason, history = _iterate(
                 problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress,
@@ -485,6 +521,7 @@ def transform(
     alpha_W=0.0,
     l1_ratio=0.0,
     smoothness=0.0,
+    mask=None,
     max_iter=500,
     tol=1e-6,
 ):
@@ -497,13 +534,16 @@ def transform(
     Parameters
     ----------
     X : array-like or scipy.sparse, shape (n_samples, n_features)
+        NaN entries of a dense X are missing values (they do not count).
     H : array-like, shape (n_components, n_features)
         Fixed components, e.g. ``res.H`` of a fit.
     beta_loss, alpha_W, l1_ratio, smoothness
         As in :func:`nmf` (the W part of the penalty, scaled by ``n_features``; nsNMF's θ).
     solver : {"auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd"}
         "auto": "anls" for β = 2 (exact non-negative least squares, one step), "newton-cd" for
-        KL, "mu" otherwise.
+        KL, "mu" otherwise; with missing values "cd" for β = 2 and "mu" otherwise.
+    mask : boolean array or sparse pattern, shape of X, or None
+        True (or stored) = observed, as in :func:`nmf`.
     max_iter, tol
         W-updates at most, and the relative-decrease rule of :func:`nmf` (tested every 10
         updates).  The start is W = √(mean(X)/k) everywhere (scikit-learn's MU start).
@@ -512,12 +552,35 @@ def transform(
     -------
     W : ndarray (n_samples, n_components), X's float dtype
     """
-    X = _validation.check_data(X)
+    return _transform_w(X, H, beta_loss=beta_loss, solver=solver, alpha_W=alpha_W,
+                        l1_ratio=l1_ratio, smoothness=smoothness, mask=mask,
+                        max_iter=max_iter, tol=tol)[0]
+
+
+def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, smoothness=0.0,
+                 mask=None, missing="zero", W0=None, rule="objective"):
+    """:func:`transform`, returning ``(W, number of W-updates)``.
+
+    ``W0``: a start (default: the constant ``√(mean(X)/k)``).  ``rule="w_change"``: stop when
+    an update changes W by at most ``tol`` relative (``‖ΔW‖_F ≤ tol·‖W‖_F``, scikit-learn's
+    MiniBatchNMF rule) instead of the objective's relative decrease."""
+    X, nan_observed = _validation.check_data_with_nan(X)
+    observed = _validation.check_observed(X, nan_observed, mask, missing)
     beta = _validation.check_beta_loss(beta_loss)
     if isinstance(solver, str) and solver == "auto":
-        solver = _TRANSFORM_AUTO.get(beta, "mu")
+        if observed is not None:
+            solver = "cd" if beta == 2 else "mu"
+        else:
+            solver = _TRANSFORM_AUTO.get(beta, "mu")
     solver = _validation.check_solver(solver, beta, sp.issparse(X))
-    _validation.check_zeros_for_beta(X, beta)
+    if observed is not None:
+        _validation.check_solver_for_mask(solver, beta, False)
+        op = Data(observed_matrix(X, None if observed is True else observed),
+                  observed_only=True).X_op
+        _validation.check_zeros_for_beta(op.X.data.reshape(1, -1), beta)
+    else:
+        _validation.check_zeros_for_beta(X, beta)
+        op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
     if np.ndim(H) != 2:
         raise ValueError(f"H must be 2-D (n_components, n_features), got shape {np.shape(H)}.")
     k = np.shape(H)[0]
@@ -528,19 +591,31 @@ def transform(
     tol = _validation.check_real(tol, "tol", 0.0)
 
     n_samples, n_features = X.shape
-    op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
     B = np.ascontiguousarray(H.T)
     if smoothness:
         B = np.ascontiguousarray(B @ _smoothing_matrix(k, smoothness, X.dtype))
     penalty = Penalty(alpha_W * l1_ratio * n_features, alpha_W * (1.0 - l1_ratio) * n_features)
-    mean = op.X.sum(dtype=np.float64) / (n_samples * n_features) if X.size else 0.0
-    W = np.full((n_samples, k), np.sqrt(max(mean, 0.0) / max(k, 1)), dtype=X.dtype)
+    # the mean of the (observed) entries
+    n_entries = op.n_stored if observed is not None else n_samples * n_features
+    mean = op.X.sum(dtype=np.float64) / n_entries if n_entries else 0.0
+    if W0 is None:
+        W = np.full((n_samples, k), np.sqrt(max(mean, 0.0) / max(k, 1)), dtype=X.dtype)
+    else:
+        W = _validation.check_factor(W0, (n_samples, k), X.dtype, "W0")
 
     def objective():
         return divergence(op, W, B, beta) + penalty.value(W)
 
     step = make_step(solver, beta)
     with blas_limit(X.shape, sp.issparse(X), k):
+        if rule == "w_change":
+            W_prev = W.copy()
+            for n_iter in range(1, max_iter + 1):
+                step(op, W, B, penalty=penalty)
+                if tol > 0 and np.linalg.norm(W - W_prev) <= tol * np.linalg.norm(W):
+                    break
+                W_prev[:] = W
+            return W, n_iter
         f_init = f_prev = objective()
         for n_iter in range(1, max_iter + 1):
             step(op, W, B, penalty=penalty)
@@ -552,4 +627,4 @@ def transform(
                 if f_init == 0 or (n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol):
                     break
                 f_prev = f
-    return W
+    return W, n_iter

@@ -19,15 +19,22 @@ def dense(X):
 
 def hals_sweep(A, G, XB):
     """scikit-learn's _update_cdnmf_fast, column-outer, shuffle=False; returns a new A."""
+    return hals_sweep_violation(A, G, XB)[0]
+
+
+def hals_sweep_violation(A, G, XB):
+    """The same sweep and scikit-learn's violation: Σ |projected ∂f/∂a| before each update."""
     A = np.array(A, dtype=np.float64)
     n_rows, k = A.shape
+    violation = 0.0
     for t in range(k):
         hess = G[t, t]
         for i in range(n_rows):
             grad = -XB[i, t] + sum(G[t, r] * A[i, r] for r in range(k))
+            violation += abs(min(0.0, grad) if A[i, t] == 0 else grad)
             if hess != 0:
                 A[i, t] = max(A[i, t] - grad / hess, 0.0)
-    return A
+    return A, violation
 
 
 def mu_apply(A, num, den, gamma, eps, zero_below):

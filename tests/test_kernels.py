@@ -39,11 +39,15 @@ def test_hals_sweep(m, n, k, dtype):
     A, Bt = make_factors(m, n, k, dtype)
     B = np.ascontiguousarray(Bt.T)
     G, XB = B.T @ B, X @ B
-    expected = ref.hals_sweep(A, G, XB)
-    dense_k.hals_sweep(A, G, XB)
+    A0 = A.copy()
+    expected, violation = ref.hals_sweep_violation(A, G, XB)
+    change, kernel_violation = dense_k.hals_sweep(A, G, XB).sum(axis=0)
     assert A.dtype == dtype
     np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype) * 10, atol=1e-6)
     assert np.all(A >= 0)
+    # the by-products: the squared change and scikit-learn's violation (what its cd stops on)
+    np.testing.assert_allclose(change, np.sum((expected - A0) ** 2), rtol=rtol_for(dtype) * 100)
+    np.testing.assert_allclose(kernel_violation, violation, rtol=rtol_for(dtype) * 100)
 
 
 def test_hals_sweep_skips_subnormal_hessian():
@@ -234,9 +238,10 @@ def test_hals_sweep_random_shapes(n_rows, k, seed):
     B[:, 0] *= rng.integers(0, 2)  # sometimes a zero column: zero Hessian entry
     G = B.T @ B
     XB = rng.random((n_rows, k)) * G.max()
-    expected = ref.hals_sweep(A, G, XB)
-    dense_k.hals_sweep(A, G, XB)
+    expected, violation = ref.hals_sweep_violation(A, G, XB)
+    kernel_violation = dense_k.hals_sweep(A, G, XB)[:, 1].sum()
     np.testing.assert_allclose(A, expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(kernel_violation, violation, rtol=1e-9)
 
 
 @pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5, -1.5, -1.0, 1.0, 2.0, 0.3, -2.5, 0.0])

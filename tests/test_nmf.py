@@ -177,7 +177,7 @@ def test_result_fields_and_history():
     X = make_data(16, 10)
     res = nn.nmf(X, 3, max_iter=7, tol=0, random_state=0)
     assert res.W.shape == (16, 3) and res.H.shape == (3, 10)
-    assert res.solver == "cd" and res.beta == 2.0
+    assert res.solver == "hals" and res.beta == 2.0
     assert res.n_iter == 7 and res.stop_reason == "max_iter" and not res.converged
     h = res.history
     assert set(h) == {"iteration", "time", "objective"}
@@ -252,7 +252,7 @@ def test_verbose_progress_bar(capsys):
     X = make_data(10, 8)
     nn.nmf(X, 2, max_iter=5, tol=0, verbose=True)
     err = capsys.readouterr().err
-    assert "nmf[cd]" in err and "objective=" in err
+    assert "nmf[hals]" in err and "objective=" in err
 
 
 @pytest.mark.parametrize("solver,beta,fmt", [("mu", 1.0, "csr"), ("mu", 1.0, "dense"),

@@ -90,5 +90,21 @@ def test_stop_pgrad_warns_in_its_own_words():
 
 
 def test_invalid_stop():
-    with pytest.raises(ValueError, match="Invalid stop 'grad': use 'objective' or 'pgrad'"):
+    with pytest.raises(ValueError, match="Invalid stop 'grad': use 'objective', 'pgrad' or 'sklearn'"):
         nn.nmf(make_data(5, 4), 2, stop="grad")
+
+
+@pytest.mark.parametrize("solver,beta", [("cd", 2), ("mu", 2), ("mu", 1)])
+def test_stop_sklearn_stops_where_sklearn_does(solver, beta, fmt):
+    """stop="sklearn": scikit-learn's violation rule (cd) / MU rule, hence its iteration count."""
+    from sklearn.decomposition import non_negative_factorization
+
+    X = make_data(40, 30, seed=4, fmt=fmt)
+    W0, H0 = nn.initialize(X, 5, "random", 0)
+    for tol in (1e-2, 1e-4):
+        _, _, n_sk = non_negative_factorization(X, W0.copy(), H0.copy(), 5, init="custom",
+                                                solver=solver, beta_loss=beta, tol=tol,
+                                                max_iter=3000)
+        res = nn.nmf(X, 5, init=(W0, H0), solver=solver, beta_loss=beta, tol=tol,
+                     max_iter=3000, stop="sklearn")
+        assert res.n_iter == n_sk and res.stop_reason == "tol"

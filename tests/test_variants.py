@@ -190,7 +190,7 @@ def test_graph_unsupported_solvers(solver, beta):
 def test_graph_auto_solver():
     X = make_data(20, 10)
     kw = dict(graph=_chain_graph(20), graph_reg=1.0, max_iter=5, tol=0)
-    assert nn.nmf(X, 3, **kw).solver == "cd"
+    assert nn.nmf(X, 3, **kw).solver == "hals"
     assert nn.nmf(X, 3, beta_loss=1, **kw).solver == "mu"
 
 

@@ -35,8 +35,10 @@ def hals_sweep(A, G, XB):
     rows are independent, so a block of rows is advanced together.  The iterates are those of
     scikit-learn's column-outer ``_update_cdnmf_fast`` (``shuffle=False``) up to rounding.
 
-    Returns per-chunk sums of the squared changes of ``A`` (float64), whose total is
-    ``‖A_new − A_old‖²_F`` (the accelerated HALS solver's inner stopping rule uses it).
+    Returns an ``(n_chunks, 2)`` float64 array of per-chunk sums: column 0 of the squared
+    changes of ``A`` (total ``‖A_new − A_old‖²_F``, the accelerated HALS solver's inner stopping
+    rule) and column 1 of scikit-learn's "violation", ``|∂f/∂a|`` at each coordinate just before
+    its update, projected (``min(∂f/∂a, 0)`` where ``a = 0``), which its ``cd`` solver stops on.
     """
     n_rows, k = A.shape
     zero = A.dtype.type(0)
@@ -51,10 +53,11 @@ def hals_sweep(A, G, XB):
     n_blocks = (n_rows + _SWEEP_ROWS - 1) // _SWEEP_ROWS
     n_chunks = min(n_blocks, _CHUNKS)
     per_chunk = (n_blocks + n_chunks - 1) // max(n_chunks, 1)
-    change = np.zeros(max(n_chunks, 1))
+    sums = np.zeros((max(n_chunks, 1), 2))
     for c in prange(n_chunks):
         grad = np.empty((_SWEEP_ROWS, k), A.dtype)
         moved = 0.0
+        violation = 0.0
         for b in range(c * per_chunk, min(n_blocks, (c + 1) * per_chunk)):
             i0 = b * _SWEEP_ROWS
             n_in = min(n_rows, i0 + _SWEEP_ROWS) - i0
@@ -67,11 +70,13 @@ def hals_sweep(A, G, XB):
                         grad[q, r] += a * G[t, r]
             for t in range(k):
                 h = inv_hess[t]
-                if h == zero:
-                    continue
                 for q in range(n_in):
                     old = A[i0 + q, t]
-                    new = old - grad[q, t] * h
+                    g = grad[q, t]
+                    violation += abs(np.float64(g)) if (old > zero or g < zero) else 0.0
+                    if h == zero:
+                        continue
+                    new = old - g * h
                     if new < zero:
                         new = zero
                     A[i0 + q, t] = new
@@ -79,8 +84,9 @@ def hals_sweep(A, G, XB):
                     moved += np.float64(delta) * np.float64(delta)
                     for r in range(k):
                         grad[q, r] += delta * G[t, r]
-        change[c] = moved
-    return change
+        sums[c, 0] = moved
+        sums[c, 1] = violation
+    return sums
 
 
 @njit(**PARALLEL)

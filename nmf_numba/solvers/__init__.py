@@ -28,16 +28,24 @@ SUPPORTED_BETA = {
 
 def auto_solver(beta, sparse, graph=False):
     """The solver ``solver="auto"`` runs for a β, an input format and whether there is a graph
-    penalty (see the README's table of time to a tight tolerance, which this choice follows)."""
+    penalty: the fastest to 1e-4 of the best objective in ``asv_bench/time_to_tol.py`` (the
+    README's table).  β = 2: "hals" on dense data (≥ 2.3× faster than "cd", which is
+    memory-bound there), "cd" on CSR (the products dominate, extra sweeps do not pay);
+    KL: "newton-cd" on CSR, "mu" on dense data (whose Newton sweeps touch every entry) and with
+    a graph; other β: "mu", the only solver."""
     if beta == 2:
-        return "cd"
-    if beta == 1 and not graph:
+        return "cd" if sparse else "hals"
+    if beta == 1 and sparse and not graph:
         return "newton-cd"
     return "mu"
 
 
-def make_step(solver, beta, pgrad=False):
-    """The half-step ``step(op, A, B) -> HalfStep`` of a validated solver name and β."""
+def make_step(solver, beta, pgrad=False, shuffle_rng=None):
+    """The half-step ``step(op, A, B) -> HalfStep`` of a validated solver name and β.
+
+    ``shuffle_rng``: "cd" visits the components in a random order drawn from it each sweep."""
+    if shuffle_rng is not None:
+        return functools.partial(cd.update, pgrad=pgrad, shuffle_rng=shuffle_rng)
     if solver == "mu":
         return functools.partial(mu.update, beta=beta, pgrad=pgrad)
     if solver == "pgd":

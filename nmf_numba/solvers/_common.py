@@ -89,10 +89,13 @@ class HalfStep(NamedTuple):
     ``products`` is ``(X_op B, BᵀB)`` for a least-squares step (β = 2), from which the orchestration
     gets the Frobenius objective in O(rows·k²); None otherwise.  ``pgrad_sq`` is
     ``‖∇ᴾ_A f‖²_F`` at the point the step started from, when asked for (else None).
+    ``violation`` is what scikit-learn's ``cd`` stops on (``stop="sklearn"``): the sum over the
+    sweep of ``|∇ᴾ|`` at each coordinate just before its update (``cd`` only, else None).
     """
 
     products: Optional[tuple] = None
     pgrad_sq: Optional[float] = None
+    violation: Optional[float] = None
 
 
 def projected_sq(A, grad):

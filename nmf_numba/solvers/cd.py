@@ -12,28 +12,40 @@ from ..kernels.graph import hals_graph_sweep
 from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq, pgrad_sq_at
 
 
-def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
+def update(op, A, B, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
     """One HALS sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
-    On observed-only data each row has its own Gram matrix over its observed entries."""
+    On observed-only data each row has its own Gram matrix over its observed entries.
+    ``shuffle_rng`` (a RandomState): visit the columns in the order ``shuffle_rng.permutation(k)``
+    (scikit-learn's ``shuffle=True``; the same draws for the same seed)."""
     if op.observed_only:
         return observed_update(op, A, B, penalty, pgrad, n_sweeps=1)
     G = np.dot(B.T, B)
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)
     pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
-    sweep(A, Gp, XBp, penalty.graph)
-    return HalfStep((XB, G), pgrad_sq)
+    if shuffle_rng is None:
+        _, violation = sweep(A, Gp, XBp, penalty.graph)
+    else:  # the sweep on the columns put in the drawn order, then put back
+        order = np.asarray(shuffle_rng.permutation(A.shape[1]), dtype=np.intp)
+        A_perm = np.ascontiguousarray(A[:, order])
+        _, violation = sweep(A_perm, np.ascontiguousarray(Gp[np.ix_(order, order)]),
+                             np.ascontiguousarray(XBp[:, order]), penalty.graph)
+        A[:, order] = A_perm
+    return HalfStep((XB, G), pgrad_sq, violation)
 
 
 def sweep(A, G, XB, graph=None):
-    """One HALS sweep on ``A`` (in place); returns ``‖A_new − A_old‖²_F``.
+    """One HALS sweep on ``A`` (in place); returns ``‖A_new − A_old‖²_F`` and scikit-learn's
+    violation (the sum of the projected partial derivatives' magnitudes met during the sweep).
 
     With a graph the rows of a column are coupled and the sweep runs serially
-    (:func:`~nmf_numba.kernels.graph.hals_graph_sweep`); otherwise rows go in parallel."""
+    (:func:`~nmf_numba.kernels.graph.hals_graph_sweep`; its violation is None); otherwise rows
+    go in parallel."""
     if graph is None:
-        return float(hals_sweep(A, G, XB).sum())
-    return hals_graph_sweep(A, G, XB, *graph.arrays, graph.degrees, graph.reg)
+        change, violation = hals_sweep(A, G, XB).sum(axis=0)
+        return float(change), float(violation)
+    return hals_graph_sweep(A, G, XB, *graph.arrays, graph.degrees, graph.reg), None
 
 
 def observed_update(op, A, B, penalty, pgrad, n_sweeps):

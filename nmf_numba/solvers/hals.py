@@ -40,8 +40,8 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
     XB = op.times(B)
     XBp, Gp = penalty.least_squares(XB, G)
     pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
-    first = sweep(A, Gp, XBp, penalty.graph)
+    first, _ = sweep(A, Gp, XBp, penalty.graph)
     for _ in range(max_sweeps(op, A, B, alpha) - 1):
-        if first == 0.0 or sweep(A, Gp, XBp, penalty.graph) <= delta * delta * first:
+        if first == 0.0 or sweep(A, Gp, XBp, penalty.graph)[0] <= delta * delta * first:
             break
     return HalfStep((XB, G), pgrad_sq)

@@ -37,39 +37,60 @@ def gamma(beta):
     return 1.0
 
 
+def products(op, A, B, beta, penalty=NO_PENALTY):
+    """``(num, den)`` of the MU step on ``A`` (no graph term), the penalty in ``den``; and
+    the least-squares products ``(X B, BᵀB)`` for β = 2 on complete data, else None."""
+    if beta == 2 and op.observed_only:  # only observed entries: den = (M ⊙ A Bᵀ) B
+        return op.times(B), penalty.add_to_denominator(op.model_times(A, B), A), None
+    if beta == 2:
+        G = np.dot(B.T, B)
+        XB = op.times(B)
+        return XB, penalty.add_to_denominator(np.dot(A, G), A), (XB, G)
+    num, den = op.mu_products(A, B, beta, EPSILON)
+    return num, penalty.add_to_denominator(den, A), None
+
+
 def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
     """One MU step on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
     The projected gradient is the one the step uses, ``den − num``, before the step.
     """
     dt = A.dtype.type
-    if beta == 2 and op.observed_only:  # only observed entries: den = (M ⊙ A Bᵀ) B
-        num = op.times(B)
-        den = penalty.add_to_denominator(op.model_times(A, B), A)
-        pgrad_sq = projected_sq(A, den - num) if pgrad else None
-        mu_apply(A, num, den, dt(1), dt(EPSILON), dt(0))
-        return HalfStep(None, pgrad_sq)
-    if beta == 2:
-        G = np.dot(B.T, B)
-        XB = op.times(B)
-        num = XB
-        den = penalty.add_to_denominator(np.dot(A, G), A)
-        graph = penalty.graph
-        if graph is not None:
-            num = XB + (graph.reg * (graph.S @ A)).astype(A.dtype, copy=False)
-            den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
-        pgrad_sq = projected_sq(A, den - num) if pgrad else None
-        mu_apply(A, num, den, dt(1), dt(EPSILON), dt(0))
-        return HalfStep((XB, G), pgrad_sq)
-    num, den = op.mu_products(A, B, beta, EPSILON)
-    penalty.add_to_denominator(den, A)
-    if penalty.graph is not None:  # KL (validated)
-        _graph_kl_solve(A, num, den, penalty.graph)
+    num, den, least_squares = products(op, A, B, beta, penalty)
+    graph = penalty.graph
+    if graph is not None and beta == 2:
+        num = num + (graph.reg * (graph.S @ A)).astype(A.dtype, copy=False)
+        den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
+    elif graph is not None:  # KL (validated)
+        _graph_kl_solve(A, num, den, graph)
         return HalfStep(None, None)
     pgrad_sq = projected_sq(A, den - num) if pgrad else None
     zero_below = _TINY if beta <= 1 else 0.0
     mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))
-    return HalfStep(None, pgrad_sq)
+    return HalfStep(least_squares, pgrad_sq)
+
+
+def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):
+    """The online MU step of Lefèvre, Bach & Févotte (2011) on ``A`` (in place), scikit-learn's
+    ``MiniBatchNMF`` rule: with this batch's ``num``, ``den`` and ``γ``,
+    ``num_sum ← ρ·num_sum + A^(1/γ) ⊙ num``, ``den_sum ← ρ·den_sum + den`` (in place) and
+    ``A ← (num_sum ⊘ den_sum)^γ``.  With ``ρ = 0`` this is the plain MU step.  ``op`` is the
+    batch's operator for ``X_batchᵀ ≈ A Bᵀ`` (A = Hᵀ, B = the batch's W)."""
+    num, den, _ = products(op, A, B, beta, penalty)
+    if beta == 1:  # scikit-learn's rule: a zero column sum of B (the denominator) counts as 1
+        den[:, B.sum(axis=0) == 0] += 1
+    den[den == 0] = EPSILON
+    g = gamma(beta)
+    scaled = A if g == 1 else A ** (1.0 / g)
+    num_sum *= rho
+    num_sum += scaled * num
+    den_sum *= rho
+    den_sum += den
+    np.divide(num_sum, den_sum, out=A)
+    if g != 1:
+        A **= g
+    if beta <= 1:
+        A[A < _TINY] = 0.0  # scikit-learn's guard
 
 
 def _graph_kl_solve(A, num, den, graph):

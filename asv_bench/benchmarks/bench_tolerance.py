@@ -1,0 +1,274 @@
+"""asv benchmarks: time to a tight tolerance, per solver, from the same initialisation.
+
+What is measured
+----------------
+``track_time_to_tol``
+    Seconds (as ``nmf()`` reports them in ``history["time"]``: from the start of the call, so
+    validation, the data operator and every objective evaluation count) until the objective
+    first falls to ``reference · (1 + RTOL)`` with ``RTOL = 1e-4``, from the same custom
+    ``(W0, H0)`` (NNDSVDa of X, ``random_state=0``) for every solver.  ``NaN`` (asv: n/a) when a
+    solver does not get there within ``BUDGET`` seconds -- typically because it converges to a
+    worse stationary point or is too slow.
+``track_iterations_to_tol``
+    The iteration count of the same run (one run per process and parameter set, shared by the two
+    ``track_`` methods).
+
+The reference objective is the smallest final objective of every solver of the class run with
+``tol=0`` for at most ``REF_SECONDS`` (or until stalled), computed once per process, problem and
+dtype in ``setup`` (asv runs each parameter set in its own process; at these sizes that costs a
+few seconds).  It uses the objective the loop itself records (the same estimate the callback
+sees), so float32 runs are compared with a float32 reference.  The objective is checked every
+iteration for β = 2 and every 10 iterations for β ≠ 2 (``nmf()``'s own schedule), so β ≠ 2
+times have a granularity of 10 iterations.
+
+The full-size version of this measurement, with scikit-learn's solvers as reference rows, is
+``asv_bench/time_to_tol.py``; the data generators below are shared with it.
+
+Conventions (as in ``bench_nmf``)
+---------------------------------
+* Data come from a fixed seed; see :func:`make_matrix` for the four kinds of data.
+* The first ``setup`` of a parameter set in a process runs the solver once (10 iterations) so
+  that Numba compilation is never timed.
+* Timings use the default thread counts of Numba and of the BLAS.
+* ``NMF_NUMBA_BENCH_SMOKE=1`` in the environment (or ``bench_tolerance.SMOKE = True``) divides
+  every shape by ``SMOKE_DIVISOR``, shortens the time limits and loosens the tolerance to
+  ``SMOKE_RTOL``, for ``tests/test_asv_smoke.py``.
+  It is read when ``setup`` runs, so the parameters (and asv's result keys) never change.
+"""
+
+import functools
+import math
+import os
+import warnings
+from collections import namedtuple
+
+import numpy as np
+import scipy.sparse as sp
+
+import nmf_numba
+
+SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
+SMOKE_DIVISOR = 10
+
+SEED = 12345
+INIT_SEED = 0
+RTOL = 1e-4
+
+# --------------------------------------------------------------------------------------------
+# the four kinds of data (shared with asv_bench/time_to_tol.py)
+# --------------------------------------------------------------------------------------------
+
+Case = namedtuple("Case", "fmt kind shape density beta")
+
+# full sizes (time_to_tol.py)
+CASES = {
+    "dense-lowrank-fro": Case("dense", "lowrank", (2000, 1000), None, 2.0),
+    "csr-tfidf-fro": Case("csr", "tfidf", (20000, 5000), 0.01, 2.0),
+    "csr-counts-kl": Case("csr", "counts", (20000, 5000), 0.01, 1.0),
+    "dense-counts-kl": Case("dense", "counts", (2000, 1000), None, 1.0),
+}
+
+# nmf_numba's solvers for each β
+SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd"], 1.0: ["mu", "newton-cd"]}
+
+_PLANTED_RANK = 20
+_DENSE_COUNT_MEAN = 2.0  # mean entry of the dense count data
+
+
+def dense_lowrank(m, n, seed=SEED, rank=_PLANTED_RANK):
+    """A non-negative rank-``rank`` matrix plus uniform noise: ``U V / rank + 0.1·U(0, 1)``
+    (entries ≈ 0.25 + noise; the noise is ~1 % of ‖X‖²)."""
+    rng = np.random.default_rng(seed)
+    U = rng.random((m, rank))
+    V = rng.random((rank, n))
+    return np.ascontiguousarray(U @ V / rank + 0.1 * rng.random((m, n)))
+
+
+def csr_tfidf(m, n, density, seed=SEED):
+    """tf-idf-like CSR: uniformly random positions, term counts ``c ≥ 1`` (geometric),
+    ``(1 + log c) · idf_j`` with scikit-learn's smooth idf of each column, rows scaled to unit
+    Euclidean norm."""
+    rng = np.random.default_rng(seed)
+    nnz = max(1, int(round(density * m * n)))
+    flat = rng.choice(m * n, size=nnz, replace=False)
+    rows, cols = flat // n, flat % n
+    counts = rng.geometric(0.5, size=nnz)
+    df = np.bincount(cols, minlength=n)
+    idf = np.log((1.0 + m) / (1.0 + df)) + 1.0
+    values = (1.0 + np.log(counts)) * idf[cols]
+    X = sp.csr_matrix((values, (rows, cols)), shape=(m, n))
+    X.sum_duplicates()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    X = sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    X.sort_indices()
+    return X
+
+
+def counts(m, n, density=None, seed=SEED, rank=_PLANTED_RANK, chunk=2000):
+    """Poisson counts of a non-negative rank-``rank`` rate ``diag(d) U V diag(z)``, text-like:
+    Gamma(0.3) factors (sparse topics), log-normal row lengths ``d`` and Zipf column popularity
+    ``z_j ∝ 1/rank_j`` (columns in random order).
+
+    ``density`` None: dense counts with mean ``_DENSE_COUNT_MEAN`` (an ndarray).  A number: the
+    rate is scaled so that that fraction of the entries is expected to be non-zero, and the
+    result is CSR (only the non-zero counts are stored; at 1 % most are 1, a few are in the
+    hundreds).  Rows are drawn in chunks, so the m×n rate never exists at once.
+    """
+    rng = np.random.default_rng(seed)
+    U = rng.gamma(0.3, 1.0, size=(m, rank)) * rng.lognormal(0.0, 0.5, size=(m, 1))
+    V = rng.gamma(0.3, 1.0, size=(rank, n)) * rng.permutation(1.0 / np.arange(1, n + 1))
+    first = U[: min(m, chunk)] @ V
+    if density is None:
+        scale = _DENSE_COUNT_MEAN / first.mean()
+    else:  # solve mean(1 − exp(−s·rate)) = density for s by bisection (on the first chunk)
+        lo, hi = 0.0, 1.0
+        while np.mean(-np.expm1(-hi * first)) < density:
+            hi *= 2.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if np.mean(-np.expm1(-mid * first)) < density else (lo, mid)
+        scale = 0.5 * (lo + hi)
+    blocks = []
+    for start in range(0, m, chunk):
+        rate = U[start : start + chunk] @ V if start else first
+        block = rng.poisson(scale * rate).astype(np.float64)
+        blocks.append(block if density is None else sp.csr_matrix(block))
+    if density is None:
+        return np.ascontiguousarray(np.vstack(blocks))
+    X = sp.vstack(blocks, format="csr")
+    X.sort_indices()
+    return X
+
+
+def make_matrix(case, dtype=np.float64, shape=None, seed=SEED):
+    """The data of ``case`` (a :data:`CASES` key or a :class:`Case`) at ``shape`` (default: the
+    case's), in ``dtype``."""
+    case = CASES[case] if isinstance(case, str) else case
+    m, n = case.shape if shape is None else shape
+    if case.kind == "lowrank":
+        X = dense_lowrank(m, n, seed)
+    elif case.kind == "tfidf":
+        X = csr_tfidf(m, n, case.density, seed)
+    elif case.kind == "counts":
+        X = counts(m, n, case.density if case.fmt == "csr" else None, seed)
+    else:
+        raise ValueError(f"unknown kind {case.kind!r}")
+    return X.astype(dtype)
+
+
+def initial_factors(X, k):
+    """The initialisation every solver starts from: NNDSVDa of X with ``random_state=0``."""
+    W0, H0 = nmf_numba.initialize(X, k, "nndsvda", random_state=INIT_SEED)
+    return np.ascontiguousarray(W0), np.ascontiguousarray(H0)
+
+
+def first_below(history, threshold):
+    """``(seconds, iteration)`` of the first recorded objective ≤ threshold, or (nan, -1)."""
+    below = np.flatnonzero(np.asarray(history["objective"]) <= threshold)
+    if below.size == 0:
+        return math.nan, -1
+    i = below[0]
+    return float(history["time"][i]), int(history["iteration"][i])
+
+
+# --------------------------------------------------------------------------------------------
+# the asv benchmarks (small shapes)
+# --------------------------------------------------------------------------------------------
+
+BENCH_K = 10
+BENCH_SHAPES = {"dense": (400, 200), "csr": (4000, 1000)}
+BUDGET = 20.0  # seconds a solver may take to reach the tolerance
+REF_SECONDS = 5.0  # per solver, for the reference objective
+REF_STALL_TOL = 1e-10  # nmf()'s objective rule, to end reference runs that have converged
+SMOKE_RTOL = 5e-2  # the smoke test only checks that every benchmark runs and returns a number
+
+
+def _scaled(shape):
+    if SMOKE:
+        return tuple(max(4, s // SMOKE_DIVISOR) for s in shape)
+    return tuple(shape)
+
+
+def _limits():
+    """(relative tolerance, budget, reference seconds) under the current SMOKE setting."""
+    return (SMOKE_RTOL, 5.0, 0.5) if SMOKE else (RTOL, BUDGET, REF_SECONDS)
+
+
+@functools.lru_cache(maxsize=8)
+def _problem(case_name, dtype_name, shape):
+    """``(X, W0, H0, reference objective)``, memoised per process."""
+    case = CASES[case_name]
+    X = make_matrix(case, np.dtype(dtype_name), shape)
+    k = min(BENCH_K, min(shape) // 4)  # 10, or 5 on the smoke test's 40×20
+    W0, H0 = initial_factors(X, k)
+    _, _, ref_seconds = _limits()
+    finals = []
+    for solver in SOLVERS[case.beta]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = nmf_numba.nmf(X, k, beta_loss=case.beta, solver=solver, init=(W0, H0),
+                                max_iter=10**7, tol=REF_STALL_TOL, time_limit=ref_seconds)
+        finals.append(float(np.min(res.history["objective"])))
+    for arr in (W0, H0):
+        arr.setflags(write=False)
+    return X, W0, H0, min(finals)
+
+
+_RUNS = {}
+
+
+class _TimeToTol:
+    """Shared setup and measurement; subclasses fix the cases and solvers."""
+
+    param_names = ["case", "dtype", "solver"]
+    timeout = 600.0
+    number = 1
+    repeat = 1
+
+    def setup(self, case, dtype, solver):
+        fmt = CASES[case].fmt
+        self.X, self.W0, self.H0, self.reference = _problem(
+            case, dtype, _scaled(BENCH_SHAPES[fmt])
+        )
+        self.k = self.W0.shape[1]
+        self.beta = CASES[case].beta
+        self.rtol, self.budget, _ = _limits()
+        # compile the solver's kernels (and its objective) outside the measurement
+        nmf_numba.nmf(self.X, self.k, beta_loss=self.beta, solver=solver,
+                      init=(self.W0, self.H0), max_iter=10, tol=0)
+
+    def _run(self, case, dtype, solver):
+        key = (case, dtype, solver, self.X.shape, self.rtol, self.budget)
+        if key not in _RUNS:
+            threshold = self.reference * (1.0 + self.rtol)
+            res = nmf_numba.nmf(
+                self.X, self.k, beta_loss=self.beta, solver=solver, init=(self.W0, self.H0),
+                max_iter=10**7, tol=0, time_limit=self.budget,
+                callback=lambda info: info.objective <= threshold,
+            )
+            _RUNS[key] = first_below(res.history, threshold)
+        return _RUNS[key]
+
+    def track_time_to_tol(self, case, dtype, solver):
+        return self._run(case, dtype, solver)[0]
+
+    track_time_to_tol.unit = "seconds"
+
+    def track_iterations_to_tol(self, case, dtype, solver):
+        seconds, n_iter = self._run(case, dtype, solver)
+        return math.nan if n_iter < 0 else n_iter
+
+    track_iterations_to_tol.unit = "iterations"
+
+
+class TimeToTolFrobenius(_TimeToTol):
+    """β = 2: dense 400×200 low rank + noise and CSR 4000×1000 1 % tf-idf-like, k = 10."""
+
+    params = [["dense-lowrank-fro", "csr-tfidf-fro"], ["float64", "float32"], SOLVERS[2.0]]
+
+
+class TimeToTolKL(_TimeToTol):
+    """β = 1: dense 400×200 and CSR 4000×1000 1 % Poisson counts of a low-rank rate, k = 10."""
+
+    params = [["dense-counts-kl", "csr-counts-kl"], ["float64", "float32"], SOLVERS[1.0]]
