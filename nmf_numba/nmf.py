@@ -606,6 +606,8 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     def objective():
         return divergence(op, W, B, beta) + penalty.value(W)
 
+    if solver == "anls":
+        max_iter = 1  # each step solves the subproblem exactly, from any start
     step = make_step(solver, beta)
     with blas_limit(X.shape, sp.issparse(X), k):
         if rule == "w_change":
