@@ -12,10 +12,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from . import _validation
-from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, blas_limit, observed_matrix
+from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, observed_matrix, thread_limits
 from .init import _initialize, check_n_components
 from .losses import divergence
-from .solvers import make_step, pgrad_sq_at
+from .solvers import blas_bound, make_step, pgrad_sq_at
 from .solvers._common import Graph, Penalty
 
 __all__ = ["nmf", "transform", "NMFResult", "IterationInfo"]
@@ -449,7 +449,7 @@ def nmf(
         Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
         shuffle_rng = check_random_state(run_seed) if shuffle else None
         step = make_step(solver, beta, stop == "pgrad", shuffle_rng)  # fresh state per run
-        with data.blas_limit(k), _progress_bar(verbose, max_iter, solver) as progress:
+        with data.thread_limits(blas_bound(solver, beta)), _progress_bar(verbose, max_iter, solver) as progress:
             n_iter, stop_reason, history = _iterate(
                 problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress,
                 t_start,
@@ -609,7 +609,7 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     if solver == "anls":
         max_iter = 1  # each step solves the subproblem exactly, from any start
     step = make_step(solver, beta)
-    with blas_limit(X.shape, sp.issparse(X), k):
+    with thread_limits(sp.issparse(X), blas_bound(solver, beta)):
         if rule == "w_change":
             W_prev = W.copy()
             for n_iter in range(1, max_iter + 1):

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 import nmf_numba
 from nmf_numba._data import Data
 from nmf_numba.metrics import relative_error
-from nmf_numba.solvers import cd, make_step, mu
+from nmf_numba.solvers import blas_bound, cd, make_step, mu
 
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 10
@@ -160,13 +160,12 @@ class _OneIteration:
     timeout = 120.0
     fmt = "dense"
 
-    def _load(self, shape, density, k):
+    def _load(self, shape, density, k, solver, beta=2.0):
         self.X, self.data, self._W0, self._Ht0 = _problem(self.fmt, shape, density, k)
         self.W, self.Ht = self._W0.copy(), self._Ht0.copy()
         self._key = (type(self).__name__, self.fmt, _scaled(shape), density, k)
-        # the thread settings nmf() uses around its iterations (one BLAS thread on CSR data
-        # and on small dense problems)
-        self._limits = self.data.blas_limit(k)
+        # the thread settings nmf() uses around its iterations (see _data.thread_limits)
+        self._limits = self.data.thread_limits(blas_bound(solver, beta))
         self._limits.__enter__()
 
     def teardown(self, *params):
@@ -191,7 +190,7 @@ class CDDense(_OneIteration):
     timeout = 90.0
 
     def setup(self, shape):
-        self._load(shape, None, K)
+        self._load(shape, None, K, "cd")
         self.Xt = self.data.Xt_op.X  # the C-contiguous Xᵀ the H half-step uses
         self._warm(
             (shape,),
@@ -216,7 +215,7 @@ class MUDense(_OneIteration):
     fmt = "dense"
 
     def setup(self, beta):
-        self._load(DENSE_SHAPE, None, K)
+        self._load(DENSE_SHAPE, None, K, "mu", beta)
         self._warm((beta,), lambda: self.time_iteration(beta))
 
     def time_iteration(self, beta):
@@ -233,7 +232,7 @@ class OtherSolversDense(_OneIteration):
     fmt = "dense"
 
     def setup(self, solver):
-        self._load(DENSE_SHAPE, None, K)
+        self._load(DENSE_SHAPE, None, K, solver)
         self._step = make_step(solver, 2.0)
         self._warm((solver,), lambda: self.time_iteration(solver))
 
@@ -251,7 +250,7 @@ class CDCsr(_OneIteration):
     timeout = 90.0
 
     def setup(self, density):
-        self._load(CSR_SHAPE, density, K)
+        self._load(CSR_SHAPE, density, K, "cd")
         self._warm(
             (density,),
             lambda: self.time_iteration(density),
@@ -278,7 +277,7 @@ class MUCsr(_OneIteration):
     fmt = "csr"
 
     def setup(self, beta):
-        self._load(CSR_SHAPE, CSR_DENSITY, K)
+        self._load(CSR_SHAPE, CSR_DENSITY, K, "mu", beta)
         self._warm((beta,), lambda: self.time_iteration(beta))
 
     def time_iteration(self, beta):

@@ -11,7 +11,7 @@ import functools
 from . import anls, cd, hals, mu, newton_cd, pgd
 from ._common import HalfStep, pgrad_sq_at
 
-__all__ = ["SUPPORTED_BETA", "auto_solver", "make_step", "HalfStep", "pgrad_sq_at"]
+__all__ = ["SUPPORTED_BETA", "auto_solver", "blas_bound", "make_step", "HalfStep", "pgrad_sq_at"]
 
 _FROBENIUS = (lambda beta: beta == 2, "only beta_loss='frobenius' (beta=2)")
 
@@ -38,6 +38,14 @@ def auto_solver(beta, sparse, graph=False):
     if beta == 1 and sparse and not graph:
         return "newton-cd"
     return "mu"
+
+
+def blas_bound(solver, beta):
+    """Whether a dense half-step's time is in its two BLAS products (X B and the model or
+    Gram products) rather than in Numba kernels: "cd" (one cheap sweep), "anls", "pgd", and
+    "mu" for β ∈ {1, 2}.  "hals" repeats its sweeps until they cost about half the products,
+    "newton-cd" and MU for other β run kernels over every entry."""
+    return solver in ("cd", "anls", "pgd") or (solver == "mu" and beta in (1, 2))
 
 
 def make_step(solver, beta, pgrad=False, shuffle_rng=None):
