@@ -200,7 +200,8 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
     data = problem.data
     check_every = 1 if problem.beta == 2 else _TOL_WINDOW
 
-    f_init = _finite(problem.objective(W, Ht), 0, data)
+    data_init, f_init = problem.terms(W, Ht)
+    f_init = _finite(f_init, 0, data)
     history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
     if stop == "pgrad":
         pgrad_init = np.sqrt(problem.pgrad_sq(W, Ht))
@@ -211,7 +212,7 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
 
     f_prev = f_init
     # stop="sklearn": scikit-learn's rules (its cd's violation, or its MU rule on the error)
-    error_init = error_prev = np.sqrt(2.0 * max(problem.data_term(W, Ht), 0.0))
+    error_init = error_prev = np.sqrt(2.0 * max(data_init, 0.0))
     violation_init = None
     stop_reason = "max_iter"
     n_iter = 0
@@ -333,7 +334,7 @@ def nmf(
         an iteration) relative to the first iteration's, ``≤ tol``, tested every iteration; for
         the other solvers its MU rule, ``(e[i−10] − e[i]) / e[0] < tol`` every 10 iterations
         with ``e = sqrt(2 · data term)`` (penalties excluded).  The scikit-learn-compatible
-        estimators (:mod:`nmf_numba.sklearn`) use it.
+        estimators (:mod:`nmf_numba.estimators`) use it.
     alpha_W, alpha_H, l1_ratio : float, float or "same", float in [0, 1]
         Elastic-net penalties with scikit-learn's meaning and scaling: the objective adds
         ``alpha_W·l1_ratio·n_features·‖W‖₁ + ½·alpha_W·(1 − l1_ratio)·n_features·‖W‖²_F`` and the
