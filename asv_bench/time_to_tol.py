@@ -87,12 +87,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks.bench_tolerance import (  # noqa: E402  (asv_bench/benchmarks)
     CASES,
     SOLVERS,
-    Case,
     initial_factors,
     make_matrix,
 )
 
-K = 20
 RTOLS = (1e-3, 1e-4)
 QUICK_SHAPES = {"dense": (200, 100), "csr": (2000, 500)}
 QUICK_K = 5
@@ -294,7 +292,31 @@ def run_nmf_numba(X, X64, W0, H0, beta, solver, budget, clock, label=None):
     )
 
 
+def _nimfa_call(X, W, H, beta, n_iter):
+    """``n_iter`` of nimfa's multiplicative updates ("euclidean" for β = 2, "divergence" for
+    KL) from (W, H), as ``(W, H, n_iter)``.  nimfa 1.4.0 still calls ``np.mat``, which NumPy 2
+    removed, so ``np.mat`` is aliased to ``np.asmatrix`` before nimfa is imported."""
+    if not hasattr(np, "mat"):
+        np.mat = np.asmatrix
+    with warnings.catch_warnings():  # its examples warn at import about matplotlib and PIL
+        warnings.simplefilter("ignore")
+        import nimfa
+
+    update, objective = ("euclidean", "fro") if beta == 2 else ("divergence", "div")
+    with warnings.catch_warnings():  # np.matrix's PendingDeprecationWarning at every step
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        fit = nimfa.Nmf(X, seed=None, W=W, H=H, rank=W.shape[1], max_iter=n_iter,
+                        min_residuals=None, update=update, objective=objective)()
+    W = np.ascontiguousarray(np.asarray(fit.basis().todense() if sp.issparse(fit.basis())
+                                        else fit.basis()), dtype=X.dtype)
+    H = np.ascontiguousarray(np.asarray(fit.coef().todense() if sp.issparse(fit.coef())
+                                        else fit.coef()), dtype=X.dtype)
+    return W, H, n_iter
+
+
 def _sk_call(X, W, H, beta, solver, n_iter):
+    if solver == "nimfa-mu":
+        return _nimfa_call(X, W, H, beta, n_iter)
     from sklearn.decomposition import non_negative_factorization
 
     return non_negative_factorization(
@@ -346,7 +368,7 @@ def run_sklearn(X, X64, W0, H0, beta, solver, budget, clock):
         messages[text] = messages.get(text, 0) + 1
     notes += [f"{text} (×{n})" for text, n in messages.items()]
     return dict(
-        label=f"sklearn-{solver}",
+        label=solver if solver.startswith("nimfa") else f"sklearn-{solver}",
         final=objectives[-1],
         times=np.asarray(times),
         objectives=np.asarray(objectives),
@@ -436,7 +458,7 @@ def _with_default(func, name, value):
 def run_case(name, case, dtype, X64full, args, out, summary):
     X = X64full.astype(dtype)
     X64 = X.astype(np.float64)  # the data the float64 evaluation sees (X's values exactly)
-    k = QUICK_K if args.quick else K
+    k = QUICK_K if args.quick else case.k
     W0, H0 = initial_factors(X, k)
     beta = case.beta
     budget = args.budget
@@ -472,6 +494,9 @@ def run_case(name, case, dtype, X64full, args, out, summary):
                 continue
             runs.append(measured(
                 lambda: run_sklearn(X, X64, W0, H0, beta, solver, budget, args.clock), args))
+    if args.nimfa and not (args.solvers and "nimfa-mu" not in args.solvers):
+        runs.append(measured(
+            lambda: run_sklearn(X, X64, W0, H0, beta, "nimfa-mu", budget, args.clock), args))
 
     best = min(r["final"] for r in runs)
     best_run = min(runs, key=lambda r: r["final"])
@@ -592,6 +617,8 @@ def main(argv=None):
                         help="comma-separated subset of the rows to run, e.g. cd,hals,sklearn-cd "
                              "(default: all; 'best' is then the best of these only)")
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's rows")
+    parser.add_argument("--nimfa", action="store_true",
+                        help="add nimfa's multiplicative updates as a row (pip install nimfa)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: elapsed time (nmf()'s history); cpu: this process's CPU "
                              "time (needs --threads 1; robust to other processes' load)")
@@ -637,7 +664,8 @@ def main(argv=None):
         for name in names:
             case = CASES[name]
             if args.quick:
-                case = Case(case.fmt, case.kind, QUICK_SHAPES[case.fmt], case.density, case.beta)
+                shape = QUICK_SHAPES[case.fmt] if case.kind != "faces" else (40, 10304)
+                case = case._replace(shape=shape)
             t0 = time.perf_counter()
             X64 = make_matrix(case, np.float64)
             out(f"\n(data {name} generated in {time.perf_counter() - t0:.1f}s)")

