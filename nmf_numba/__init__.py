@@ -9,7 +9,6 @@
 
 from . import metrics
 from .clustering import ConsensusResult, consensus
-from .estimators import NMF, MiniBatchNMF, non_negative_factorization
 from .graph import knn_graph
 from .init import initialize
 from .nmf import IterationInfo, NMFResult, nmf, transform
@@ -34,3 +33,21 @@ __all__ = [
     "non_negative_factorization",
     "__version__",
 ]
+
+
+# The scikit-learn drop-ins are built on scikit-learn's classes, and importing scikit-learn takes
+# about a second: they are loaded on first access (PEP 562), so that ``import nmf_numba`` does
+# not pay for it.  (The core imports scikit-learn's helpers on first use too: ``_sklearn.py``.)
+_ESTIMATORS = ("NMF", "MiniBatchNMF", "non_negative_factorization")
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ESTIMATORS))

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array
+from ._sklearn import check_array
 
 from .losses import BETA_LOSSES
 

@@ -18,11 +18,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.cluster.hierarchy import cophenet, fcluster, linkage
-from scipy.spatial.distance import squareform
-from sklearn.exceptions import ConvergenceWarning
 
 from . import _validation
+from ._sklearn import convergence_warning
 from .nmf import nmf
 
 __all__ = ["consensus", "ConsensusResult", "labels"]
@@ -147,6 +145,9 @@ def _summarise(C, n_components):
 
 def _tree(C):
     """Average-linkage tree of the distances ``1 − C`` (condensed) and the distances."""
+    from scipy.cluster.hierarchy import linkage  # imported here: scipy.cluster is slow to import
+    from scipy.spatial.distance import squareform
+
     d = squareform(C, checks=False, force="tovector")  # a condensed copy of the upper triangle
     np.subtract(1.0, d, out=d)
     return linkage(d, method="average"), d
@@ -158,6 +159,8 @@ def _cophenetic(Z, d):
     overwritten."""
     if d.size < 2 or np.ptp(d) == 0.0:
         return 1.0  # every distance equal: the tree (one merge height) reproduces them exactly
+    from scipy.cluster.hierarchy import cophenet
+
     c = cophenet(Z)
     d -= d.mean()
     c -= c.mean()
@@ -166,6 +169,8 @@ def _cophenetic(Z, d):
 
 
 def _consensus_labels(Z, n_components):
+    from scipy.cluster.hierarchy import fcluster
+
     raw = fcluster(Z, t=n_components, criterion="maxclust")
     _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.int64)
@@ -246,7 +251,7 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
             warnings.simplefilter("always")
             res = nmf(X, n_components, init="random", random_state=int(seeds[r]), **nmf_kwargs)
         for w in caught:
-            if issubclass(w.category, ConvergenceWarning):
+            if issubclass(w.category, convergence_warning()):
                 not_converged.append(str(w.message))
             else:  # pass through, under the caller's filters
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
@@ -256,7 +261,7 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
         warnings.warn(
             f"{len(not_converged)} of {n_runs} NMF runs did not converge. First: "
             f"{not_converged[0]}",
-            ConvergenceWarning,
+            convergence_warning(),
             stacklevel=2,
         )
 

@@ -8,10 +8,9 @@ without densifying it.
 
 
 import numpy as np
-from sklearn.utils import check_random_state
-from sklearn.utils.extmath import randomized_svd
 
 from . import _validation
+from ._sklearn import check_random_state, randomized_svd
 
 __all__ = ["initialize"]
 

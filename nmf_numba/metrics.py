@@ -9,7 +9,7 @@ or ``mask=``: True = observed) they measure the observed entries only.  In place
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array
+from ._sklearn import check_array
 
 from . import _validation
 from ._data import CsrOp, DenseOp, ObservedOp, _row_blocks, observed_matrix

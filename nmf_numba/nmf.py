@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from . import _validation
+from ._sklearn import check_random_state, convergence_warning
 from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, observed_matrix, thread_limits
 from .init import _initialize, check_n_components
 from .losses import divergence
@@ -467,7 +466,7 @@ def nmf(
             f"Maximum number of iterations {max_iter} reached before the "
             + ("relative projected gradient" if stop == "pgrad" else "objective's relative decrease")
             + f" fell below tol={tol:g}. Increase max_iter or tol to silence this.",
-            ConvergenceWarning,
+            convergence_warning(),
             stacklevel=2,
         )
 

@@ -19,7 +19,6 @@ denominators become ``EPSILON`` and, for β ≤ 1, entries below float64's epsil
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON
@@ -95,6 +94,8 @@ def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):
 
 def _graph_kl_solve(A, num, den, graph):
     """GNMF's KL step: ``a_r ← (diag(den_r) + λ L)⁻¹ (a_r ⊙ num_r)`` for each column r."""
+    from scipy.sparse.linalg import spsolve  # here: scipy.sparse.linalg is slow to import
+
     laplacian = graph.reg * (sp.diags(graph.degrees) - graph.S)
     for r in range(A.shape[1]):
         diagonal = np.maximum(den[:, r].astype(np.float64), EPSILON)

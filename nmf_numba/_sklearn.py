@@ -1,0 +1,36 @@
+"""The scikit-learn helpers the core uses, imported on first use.
+
+Importing anything from scikit-learn takes about a second (its package ``__init__``), which
+``import nmf_numba`` should not pay: the core imports these wrappers instead, and scikit-learn
+is loaded by the first call that needs it (validation, initialisation, a warning).  The
+estimators (:mod:`nmf_numba.estimators`) are built on scikit-learn's classes and are loaded
+when first accessed (see ``nmf_numba.__getattr__``).
+"""
+
+
+def check_array(*args, **kwargs):
+    """:func:`sklearn.utils.check_array`."""
+    from sklearn.utils import check_array as impl
+
+    return impl(*args, **kwargs)
+
+
+def check_random_state(seed):
+    """:func:`sklearn.utils.check_random_state`."""
+    from sklearn.utils import check_random_state as impl
+
+    return impl(seed)
+
+
+def randomized_svd(*args, **kwargs):
+    """:func:`sklearn.utils.extmath.randomized_svd`."""
+    from sklearn.utils.extmath import randomized_svd as impl
+
+    return impl(*args, **kwargs)
+
+
+def convergence_warning():
+    """:class:`sklearn.exceptions.ConvergenceWarning` (what a fit that hit max_iter emits)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    return ConvergenceWarning
