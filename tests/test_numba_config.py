@@ -54,3 +54,15 @@ def test_cache_is_reused_by_a_second_process_with_identical_results(clean_env, t
     assert first["cache"] is True and second["cache"] is True
     assert second["hits"][0] >= 1 and second["hits"][1] >= 1
     assert first["W"] == second["W"]
+
+
+def test_import_does_not_load_scikit_learn():
+    """``import nmf_numba`` stays fast: scikit-learn (about a second to import) and the
+    estimators built on it load on first use; ``nn.NMF`` still works."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nmf_numba as nn; assert 'sklearn' not in sys.modules, 'sklearn loaded'; "
+            "assert nn.NMF.__module__ == 'nmf_numba.estimators'; assert 'NMF' in dir(nn)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
