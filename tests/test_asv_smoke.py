@@ -12,6 +12,7 @@ import itertools
 import math
 import numbers
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,6 +93,11 @@ def test_benchmark_runs_once(module, cls, params):
         finally:
             if hasattr(bench, "teardown"):
                 bench.teardown(*params)
+        if method.startswith("timeraw_"):  # asv runs (code, setup) in a fresh interpreter
+            code, setup = result if isinstance(result, tuple) else (result, "")
+            run = subprocess.run([sys.executable, "-c", f"{setup}\n{code}"],
+                                 capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, run.stderr[-2000:]
         if method.startswith("track_"):
             assert isinstance(result, numbers.Real), f"{method} must return a number"
             assert math.isfinite(result), f"{method} returned {result}"
