@@ -290,24 +290,25 @@ class MUCsr(_OneIteration):
 
 
 class FullFit:
-    """``nmf(X, 16, max_iter=50, tol=0)``: dense 2000×1000 and CSR 10000×2500 at 1 %."""
+    """``nmf(X, 16, max_iter=50, tol=0)``: dense 2000×1000 and CSR 10000×2500 at 1 %, float64
+    and float32 (every kernel runs in X's dtype)."""
 
-    params = [["dense", "csr"]]
-    param_names = ["format"]
+    params = [["dense", "csr"], ["float64", "float32"]]
+    param_names = ["format", "dtype"]
     timeout = 180.0
 
-    def setup(self, fmt):
+    def setup(self, fmt, dtype):
         shape = DENSE_SHAPE if fmt == "dense" else CSR_SHAPE
-        self.X = _matrix(fmt, shape)
-        _warm_once(("FullFit", fmt, _scaled(shape)), self._fit)
+        self.X = _matrix(fmt, shape).astype(dtype)
+        _warm_once(("FullFit", fmt, dtype, _scaled(shape)), self._fit)
 
     def _fit(self):
         return nmf_numba.nmf(self.X, FIT_K, max_iter=FIT_MAX_ITER, tol=0, random_state=SEED)
 
-    def time_full_fit(self, fmt):
+    def time_full_fit(self, fmt, dtype):
         self._fit()
 
-    def track_peak_alloc(self, fmt):
+    def track_peak_alloc(self, fmt, dtype):
         tracemalloc.start()
         try:
             self._fit()
@@ -318,7 +319,7 @@ class FullFit:
 
     track_peak_alloc.unit = "MiB"
 
-    def track_relative_error(self, fmt):
+    def track_relative_error(self, fmt, dtype):
         res = self._fit()
         return relative_error(self.X, res.W, res.H)
 
