@@ -102,9 +102,13 @@ def check_observed(X, nan_observed, mask, missing):
             if mask_dense.shape != X.shape:
                 raise ValueError(f"mask has shape {mask_dense.shape}, expected X's {X.shape}.")
             pattern = mask_dense
-        if nan_observed is not None:
-            marked = pattern.toarray().astype(bool) if mask_dense is None else mask_dense
-            if np.any(marked & ~nan_observed):
+        if nan_observed is not None:  # X is NaN where the mask says observed?
+            if mask_dense is None:
+                rows, cols = pattern.nonzero()  # the marked entries, without densifying
+                conflict = np.any(~nan_observed[rows, cols])
+            else:
+                conflict = np.any(mask_dense & ~nan_observed)
+            if conflict:
                 raise ValueError("X is NaN at entries that mask marks as observed.")
         observed = pattern
     if observed is None and missing == "unobserved":

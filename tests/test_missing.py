@@ -144,6 +144,8 @@ def test_nan_under_an_observed_mask_is_an_error():
     M[0, 0] = True
     with pytest.raises(ValueError, match="NaN at entries that mask marks as observed"):
         nn.nmf(X, 3, mask=M)
+    with pytest.raises(ValueError, match="NaN at entries that mask marks as observed"):
+        nn.nmf(X, 3, mask=sp.csr_matrix(M))  # a sparse mask is checked without densifying it
 
 
 def test_auto_solver_with_missing_values():
