@@ -2,23 +2,24 @@
 
 What is measured
 ----------------
-``time_iteration``
+``Kernels.time_iteration``
     ONE solver iteration on the tall factors ``W`` (m×k) and ``Ht = Hᵀ`` (n×k): the W half-step
     on ``X`` followed by the H half-step on ``Xᵀ`` -- the two calls the loop in
-    :func:`nmf_numba.nmf` makes per iteration, without validation, init or objective checks.
-``CDDense.time_blas_products``
-    Only ``X @ Ht`` and ``Xᵀ @ W``: the two large products a CD/HALS iteration cannot avoid.  It
-    is the floor that ``CDDense.time_iteration`` is judged against (the HALS sweeps and the k×k
-    Gram matrices should add little on top of it).  ``CDCsr.time_spmm_products`` is the same
-    floor for CSR input.
+    :func:`nmf_numba.nmf` makes per iteration, without validation, init or objective checks --
+    for every solver (and MU at three β), dense and CSR, three sizes, float64 and float32.
+``ProductsFloor.time_products``
+    Only ``X @ Ht`` and ``Xᵀ @ W``: the two large products that a CD/HALS/MU iteration cannot
+    avoid.  It is the floor ``Kernels.time_iteration`` is judged against (the sweeps and the k×k
+    Gram matrices should add little on top of it).
+``Fits``
+    ``nmf()`` end to end per solver × β × format at ``tol=1e-4``: its time, the process's peak
+    memory (``peakmem_fit``) and, so that "faster but worse" cannot pass unnoticed, the
+    objective it reaches, its iteration count and the NumPy allocations it makes (tracemalloc).
 ``FullFit``
-    The public ``nmf(X, 16, max_iter=50, tol=0)`` end to end (validation, NNDSVDa init, 50
-    iterations, final loss), the peak of the NumPy allocations made during the fit
-    (``track_peak_alloc``, via tracemalloc) and the relative error it reaches
-    (``track_relative_error``, a guard against "faster but wrong").  There is deliberately no
-    ``peakmem_`` benchmark: a process's peak RSS is ~300 MB of interpreter, libraries and LLVM
-    before the fit starts, which buries the 8-30 MiB a fit needs; tracemalloc sees exactly the
-    arrays the fit allocates.
+    The default path ``nmf(X, 16, max_iter=50, tol=0)``, float64 and float32.
+``bench_memory``, ``bench_startup``, ``bench_tolerance``, ``bench_estimators``
+    Memory at a scale where dense X would not fit, start-up (import, first call), the time to a
+    tight tolerance, and the scikit-learn-compatible estimators against scikit-learn's.
 
 Conventions
 -----------
@@ -39,11 +40,13 @@ Conventions
 import functools
 import os
 import tracemalloc
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 import nmf_numba
+from sklearn.exceptions import ConvergenceWarning
 from nmf_numba._data import Data
 from nmf_numba.metrics import relative_error
 from nmf_numba.solvers import blas_bound, cd, make_step, mu
@@ -56,12 +59,39 @@ K = 32  # rank of the one-iteration benchmarks
 FIT_K = 16  # rank of the full fits
 FIT_MAX_ITER = 50
 
-DENSE_SHAPE = (2000, 1000)
-DENSE_SHAPES = [(1000, 500), (2000, 1000), (4000, 2000)]
-CSR_SHAPE = (10000, 2500)
+FORMATS = ["dense", "csr"]
+SIZES = ["small", "medium", "large"]
+DTYPES = ["float64", "float32"]
+SHAPES = {
+    "dense": {"small": (1000, 500), "medium": (2000, 1000), "large": (4000, 2000)},
+    "csr": {"small": (5000, 1250), "medium": (10000, 2500), "large": (20000, 5000)},
+}
 CSR_DENSITY = 0.01
-CSR_DENSITIES = [0.01, 0.05]
-BETAS = [2.0, 1.0, 0.5]
+# benchmark name -> (solver, β) of the kernel benchmarks
+KERNEL_SOLVERS = {
+    "cd": ("cd", 2.0),
+    "hals": ("hals", 2.0),
+    "anls": ("anls", 2.0),
+    "pgd": ("pgd", 2.0),
+    "mu-fro": ("mu", 2.0),
+    "mu-kl": ("mu", 1.0),
+    "mu-beta0.5": ("mu", 0.5),
+    "newton-cd": ("newton-cd", 1.0),
+}
+# the fits: every solver at every β it supports (Itakura-Saito only on dense data: it needs X > 0)
+FIT_CASES = {
+    "cd/fro": ("cd", 2.0),
+    "hals/fro": ("hals", 2.0),
+    "anls/fro": ("anls", 2.0),
+    "pgd/fro": ("pgd", 2.0),
+    "mu/fro": ("mu", 2.0),
+    "mu/kl": ("mu", 1.0),
+    "newton-cd/kl": ("newton-cd", 1.0),
+    "mu/beta0.5": ("mu", 0.5),
+    "mu/is": ("mu", 0.0),
+}
+FIT_SHAPES = {"dense": (2000, 1000), "csr": (10000, 2500)}
+FIT_TOL = 1e-4
 
 _PLANTED_RANK = 20
 
@@ -108,15 +138,17 @@ def _matrix(fmt, shape, density=CSR_DENSITY):
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _problem(fmt, shape, density, k):
-    """``(X, Data(X), W0, Ht0)``: the data, its operator and read-only initial tall factors."""
-    return _problem_cached(fmt, _scaled(shape), density, k)
+def _problem(fmt, shape, density, k, dtype="float64"):
+    """``(X, Data(X), W0, Ht0)``: the data in ``dtype``, its operator and read-only initial tall
+    factors."""
+    return _problem_cached(fmt, _scaled(shape), density, k, dtype)
 
 
 @functools.lru_cache(maxsize=4)
-def _problem_cached(fmt, actual_shape, density, k):
+def _problem_cached(fmt, actual_shape, density, k, dtype):
     m, n = actual_shape
     X = _dense_matrix(m, n) if fmt == "dense" else _csr_matrix(m, n, density)
+    X = X.astype(dtype)
     data = Data(X)
     W0, H0 = nmf_numba.initialize(X, k, "random", random_state=SEED)
     W0 = np.ascontiguousarray(W0)
@@ -144,26 +176,17 @@ def _warm_once(key, *calls):
 # --------------------------------------------------------------------------------------------
 
 
-def _cd_iteration(data, W, Ht):
-    cd.update(data.X_op, W, Ht)
-    cd.update(data.Xt_op, Ht, W)
-
-
-def _mu_iteration(data, W, Ht, beta):
-    mu.update(data.X_op, W, Ht, beta)
-    mu.update(data.Xt_op, Ht, W, beta)
-
-
 class _OneIteration:
     """Shared setup: memoised problem, fresh factors, JIT warmed on the first setup."""
 
-    timeout = 120.0
-    fmt = "dense"
+    timeout = 180.0
 
-    def _load(self, shape, density, k, solver, beta=2.0):
-        self.X, self.data, self._W0, self._Ht0 = _problem(self.fmt, shape, density, k)
+    def _load(self, fmt, size, dtype, solver, beta=2.0):
+        shape = SHAPES[fmt][size]
+        density = CSR_DENSITY if fmt == "csr" else None
+        self.X, self.data, self._W0, self._Ht0 = _problem(fmt, shape, density, K, dtype)
         self.W, self.Ht = self._W0.copy(), self._Ht0.copy()
-        self._key = (type(self).__name__, self.fmt, _scaled(shape), density, k)
+        self._key = (type(self).__name__, fmt, _scaled(shape), dtype, solver, beta)
         # the thread settings nmf() uses around its iterations (see _data.thread_limits)
         self._limits = self.data.thread_limits(blas_bound(solver, beta))
         self._limits.__enter__()
@@ -174,114 +197,50 @@ class _OneIteration:
             limits.__exit__(None, None, None)
             self._limits = None
 
-    def _warm(self, params, *calls):
-        """Run ``calls`` once per process for this class, problem and ``params``."""
-        if _warm_once(self._key + (params,), *calls):
+    def _warm(self, *calls):
+        """Run ``calls`` once per process for this class and problem."""
+        if _warm_once(self._key, *calls):
             # the warm-up moved the factors: start the timed call from W0, Ht0 again
             self.W, self.Ht = self._W0.copy(), self._Ht0.copy()
 
 
-class CDDense(_OneIteration):
-    """Coordinate descent (HALS), dense float64, k = 32."""
+class Kernels(_OneIteration):
+    """One iteration of every solver's kernels: dense and CSR, three sizes, float64 and float32,
+    k = 32.  ``mu-*`` are multiplicative updates at β = 2, 1 and 0.5 (a general β: non-integer
+    powers of the model, O(m·n·k) per iteration even on CSR data); ``newton-cd`` runs at β = 1.
 
-    params = [DENSE_SHAPES]
-    param_names = ["shape"]
-    fmt = "dense"
-    timeout = 90.0
+    ``hals`` is the accelerated variant (several sweeps on the same products), ``anls`` an exact
+    NNLS per row by block principal pivoting, ``pgd`` projected gradient with a line search."""
 
-    def setup(self, shape):
-        self._load(shape, None, K, "cd")
-        self.Xt = self.data.Xt_op.X  # the C-contiguous Xᵀ the H half-step uses
-        self._warm(
-            (shape,),
-            lambda: self.time_iteration(shape),
-            lambda: self.time_blas_products(shape),
-        )
+    params = [list(KERNEL_SOLVERS), FORMATS, SIZES, DTYPES]
+    param_names = ["solver", "format", "size", "dtype"]
 
-    def time_iteration(self, shape):
-        _cd_iteration(self.data, self.W, self.Ht)
+    def setup(self, solver, fmt, size, dtype):
+        name, beta = KERNEL_SOLVERS[solver]
+        self._load(fmt, size, dtype, name, beta)
+        self._step = make_step(name, beta)
+        self._warm(lambda: self.time_iteration(solver, fmt, size, dtype))
 
-    def time_blas_products(self, shape):
-        np.dot(self.X, self.Ht)
-        np.dot(self.Xt, self.W)
-
-
-class MUDense(_OneIteration):
-    """Multiplicative updates, dense float64 2000×1000, k = 32, for β = 2 (Frobenius),
-    1 (Kullback-Leibler) and 0.5 (a general β: non-integer powers of the model)."""
-
-    params = [BETAS]
-    param_names = ["beta"]
-    fmt = "dense"
-
-    def setup(self, beta):
-        self._load(DENSE_SHAPE, None, K, "mu", beta)
-        self._warm((beta,), lambda: self.time_iteration(beta))
-
-    def time_iteration(self, beta):
-        _mu_iteration(self.data, self.W, self.Ht, beta)
-
-
-class OtherSolversDense(_OneIteration):
-    """One iteration of the other Frobenius solvers, dense float64 2000×1000, k = 32: accelerated
-    HALS (repeated sweeps on the same products), ANLS (an exact NNLS per row by block principal
-    pivoting) and projected gradient.  Compare with CDDense at the same shape."""
-
-    params = [["hals", "anls", "pgd"]]
-    param_names = ["solver"]
-    fmt = "dense"
-
-    def setup(self, solver):
-        self._load(DENSE_SHAPE, None, K, solver)
-        self._step = make_step(solver, 2.0)
-        self._warm((solver,), lambda: self.time_iteration(solver))
-
-    def time_iteration(self, solver):
+    def time_iteration(self, solver, fmt, size, dtype):
         self._step(self.data.X_op, self.W, self.Ht)
         self._step(self.data.Xt_op, self.Ht, self.W)
 
 
-class CDCsr(_OneIteration):
-    """Coordinate descent (HALS), CSR float64 10000×2500, k = 32."""
+class ProductsFloor(_OneIteration):
+    """Only ``X @ Ht`` and ``Xᵀ @ W`` (k = 32): the two large products that a CD/HALS/MU iteration
+    cannot avoid, the floor that ``Kernels.time_iteration`` is judged against.  Dense: the BLAS
+    calls; CSR: the package's own parallel sparse × dense kernels."""
 
-    params = [CSR_DENSITIES]
-    param_names = ["density"]
-    fmt = "csr"
-    timeout = 90.0
+    params = [FORMATS, SIZES, DTYPES]
+    param_names = ["format", "size", "dtype"]
 
-    def setup(self, density):
-        self._load(CSR_SHAPE, density, K, "cd")
-        self._warm(
-            (density,),
-            lambda: self.time_iteration(density),
-            lambda: self.time_spmm_products(density),
-        )
+    def setup(self, fmt, size, dtype):
+        self._load(fmt, size, dtype, "cd")
+        self._warm(lambda: self.time_products(fmt, size, dtype))
 
-    def time_iteration(self, density):
-        _cd_iteration(self.data, self.W, self.Ht)
-
-    def time_spmm_products(self, density):
+    def time_products(self, fmt, size, dtype):
         self.data.X_op.times(self.Ht)
         self.data.Xt_op.times(self.W)
-
-
-class MUCsr(_OneIteration):
-    """Multiplicative updates, CSR float64 10000×2500 at 1 %, k = 32, β ∈ {2, 1, 0.5}.
-
-    β = 0.5 is expected to be by far the slowest: its denominator needs ``(W Hᵀ)^(β−1)`` at
-    every entry, zero or not, so it costs O(m·n·k) whatever the density.
-    """
-
-    params = [BETAS]
-    param_names = ["beta"]
-    fmt = "csr"
-
-    def setup(self, beta):
-        self._load(CSR_SHAPE, CSR_DENSITY, K, "mu", beta)
-        self._warm((beta,), lambda: self.time_iteration(beta))
-
-    def time_iteration(self, beta):
-        _mu_iteration(self.data, self.W, self.Ht, beta)
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,33 +248,94 @@ class MUCsr(_OneIteration):
 # --------------------------------------------------------------------------------------------
 
 
-class FullFit:
-    """``nmf(X, 16, max_iter=50, tol=0)``: dense 2000×1000 and CSR 10000×2500 at 1 %, float64
-    and float32 (every kernel runs in X's dtype)."""
+class Fits:
+    """``nmf(X, 16, solver=..., beta_loss=..., tol=1e-4, max_iter=300)`` end to end, per solver ×
+    β × format, float64: dense 2000×1000 and CSR 10000×2500 at 1 %, NNDSVDa start.
 
-    params = [["dense", "csr"], ["float64", "float32"]]
+    Beside the time (``time_fit``) and the process's peak resident memory (``peakmem_fit``),
+    the ``track_`` benchmarks record what the fit reached, so a change that is faster because
+    it stops earlier or converges somewhere worse shows up next to the speed-up:
+    ``track_objective`` (the final objective divided by the objective at the start, so the
+    number does not depend on the scale of X), ``track_n_iter`` and ``track_peak_alloc`` (the NumPy allocations during
+    the fit, via tracemalloc; ``peakmem_`` also counts the interpreter, the libraries and LLVM).
+    Itakura-Saito (β = 0) runs on dense data only: it is undefined where X has zeros."""
+
+    params = [list(FIT_CASES), FORMATS]
+    param_names = ["case", "format"]
+    timeout = 300.0
+
+    def setup(self, case, fmt):
+        solver, beta = FIT_CASES[case]
+        if beta <= 0 and fmt == "csr":
+            raise NotImplementedError("β ≤ 0 needs X > 0 everywhere; CSR data has zeros")
+        density = CSR_DENSITY if fmt == "csr" else None
+        self.X = _matrix(fmt, FIT_SHAPES[fmt], density or CSR_DENSITY)
+        self.kwargs = dict(solver=solver, beta_loss=beta, tol=FIT_TOL, max_iter=300,
+                           random_state=SEED)
+        if SMOKE:
+            self.kwargs["max_iter"] = 5
+        _warm_once(("Fits", case, fmt, self.X.shape), self._fit)
+
+    def _fit(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return nmf_numba.nmf(self.X, FIT_K, **self.kwargs)
+
+    def time_fit(self, case, fmt):
+        self._fit()
+
+    def peakmem_fit(self, case, fmt):
+        self._fit()
+
+    def track_objective(self, case, fmt):
+        res = self._fit()
+        return res.loss / res.history["objective"][0]
+
+    track_objective.unit = "objective / initial objective"
+
+    def track_n_iter(self, case, fmt):
+        return self._fit().n_iter
+
+    track_n_iter.unit = "iterations"
+
+    def track_peak_alloc(self, case, fmt):
+        return _traced_peak_mib(self._fit)
+
+    track_peak_alloc.unit = "MiB"
+
+
+def _traced_peak_mib(fit):
+    tracemalloc.start()
+    try:
+        fit()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return round(peak / 2**20, 3)
+
+
+class FullFit:
+    """The default path, ``nmf(X, 16, max_iter=50, tol=0)`` (``solver="auto"``): dense 2000×1000
+    and CSR 10000×2500 at 1 %, float64 and float32 (every kernel runs in X's dtype)."""
+
+    params = [FORMATS, DTYPES]
     param_names = ["format", "dtype"]
     timeout = 180.0
 
     def setup(self, fmt, dtype):
-        shape = DENSE_SHAPE if fmt == "dense" else CSR_SHAPE
-        self.X = _matrix(fmt, shape).astype(dtype)
-        _warm_once(("FullFit", fmt, dtype, _scaled(shape)), self._fit)
+        self.X = _matrix(fmt, FIT_SHAPES[fmt]).astype(dtype)
+        _warm_once(("FullFit", fmt, dtype, self.X.shape), self._fit)
 
     def _fit(self):
-        return nmf_numba.nmf(self.X, FIT_K, max_iter=FIT_MAX_ITER, tol=0, random_state=SEED)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return nmf_numba.nmf(self.X, FIT_K, max_iter=FIT_MAX_ITER, tol=0, random_state=SEED)
 
     def time_full_fit(self, fmt, dtype):
         self._fit()
 
     def track_peak_alloc(self, fmt, dtype):
-        tracemalloc.start()
-        try:
-            self._fit()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        return round(peak / 2**20, 3)
+        return _traced_peak_mib(self._fit)
 
     track_peak_alloc.unit = "MiB"
 
