@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from . import _validation
 from ._sklearn import check_random_state, convergence_warning
 from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, observed_matrix, thread_limits
+from .distributed import is_dask_array
 from .init import _initialize, check_n_components
 from .losses import divergence
 from .solvers import blas_bound, make_step, pgrad_sq_at
@@ -384,6 +385,16 @@ def nmf(
     -------
     NMFResult
     """
+    if is_dask_array(X):  # the same solvers, with the work on X's blocks done by Dask
+        from .distributed import nmf as dask_nmf
+
+        return dask_nmf(
+            X, n_components, beta_loss=beta_loss, solver=solver, init=init, max_iter=max_iter,
+            tol=tol, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
+            time_limit=time_limit, callback=callback, random_state=random_state,
+            verbose=verbose, stop=stop, graph=graph, graph_reg=graph_reg,
+            smoothness=smoothness, n_init=n_init, mask=mask, missing=missing, shuffle=shuffle,
+        )
     t_start = time.perf_counter()
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)

@@ -20,8 +20,12 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
     (scikit-learn's ``shuffle=True``; the same draws for the same seed)."""
     if op.observed_only:
         return observed_update(op, A, B, penalty, pgrad, n_sweeps=1)
-    G = np.dot(B.T, B)
-    XB = op.times(B)
+    return update_from_products(A, op.times(B), np.dot(B.T, B), penalty, pgrad, shuffle_rng)
+
+
+def update_from_products(A, XB, G, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
+    """:func:`update` given the products ``XB = X_op B`` and ``G = BᵀB`` (the distributed path
+    forms them as sums over row blocks)."""
     XBp, Gp = penalty.least_squares(XB, G)
     pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
     if shuffle_rng is None:

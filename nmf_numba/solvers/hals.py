@@ -23,9 +23,13 @@ DELTA = 0.1
 
 def max_sweeps(op, A, B, alpha=ALPHA):
     """The ``1 + α·ρ`` bound on sweeps per half-step."""
-    rows, k = A.shape
+    return sweep_bound(op.n_stored, A.shape[0], B.shape[0], A.shape[1], alpha)
+
+
+def sweep_bound(n_stored, rows, cols, k, alpha=ALPHA):
+    """``1 + α·ρ`` for ``n_stored`` stored entries of a rows×cols ``X_op`` and rank k."""
     sweep_cost = rows * k * k
-    rho = 1.0 + (op.n_stored * k + B.shape[0] * k * k) / max(sweep_cost, 1)
+    rho = 1.0 + (n_stored * k + cols * k * k) / max(sweep_cost, 1)
     return max(1, int(1.0 + alpha * rho))
 
 
@@ -36,12 +40,16 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
     ``max_sweeps`` times (the δ rule is not applied there)."""
     if op.observed_only:
         return observed_update(op, A, B, penalty, pgrad, max_sweeps(op, A, B, alpha))
-    G = np.dot(B.T, B)
-    XB = op.times(B)
+    return update_from_products(A, op.times(B), np.dot(B.T, B), max_sweeps(op, A, B, alpha),
+                                penalty, pgrad, delta)
+
+
+def update_from_products(A, XB, G, n_sweeps, penalty=NO_PENALTY, pgrad=False, delta=DELTA):
+    """:func:`update` given the products ``XB = X_op B``, ``G = BᵀB`` and the sweep bound."""
     XBp, Gp = penalty.least_squares(XB, G)
     pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
     first, _ = sweep(A, Gp, XBp, penalty.graph)
-    for _ in range(max_sweeps(op, A, B, alpha) - 1):
+    for _ in range(n_sweeps - 1):
         if first == 0.0 or sweep(A, Gp, XBp, penalty.graph)[0] <= delta * delta * first:
             break
     return HalfStep((XB, G), pgrad_sq)

@@ -54,7 +54,6 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
 
     The projected gradient is the one the step uses, ``den − num``, before the step.
     """
-    dt = A.dtype.type
     num, den, least_squares = products(op, A, B, beta, penalty)
     graph = penalty.graph
     if graph is not None and beta == 2:
@@ -64,9 +63,16 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
         _graph_kl_solve(A, num, den, graph)
         return HalfStep(None, None)
     pgrad_sq = projected_sq(A, den - num) if pgrad else None
+    apply(A, num, den, beta)
+    return HalfStep(least_squares, pgrad_sq)
+
+
+def apply(A, num, den, beta):
+    """``A ← A ⊙ (num ⊘ den)^γ`` (in place) with scikit-learn's guards; ``den`` includes the
+    penalty (see :func:`products`)."""
+    dt = A.dtype.type
     zero_below = _TINY if beta <= 1 else 0.0
     mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))
-    return HalfStep(least_squares, pgrad_sq)
 
 
 def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):

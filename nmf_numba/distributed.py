@@ -1,0 +1,627 @@
+"""NMF of a Dask array: the package's solvers, with the work on X done where X's blocks live.
+
+:func:`nmf_numba.nmf` comes here when ``X`` is a ``dask.array.Array``; nothing else changes for
+the user, and the result's ``W`` is a Dask array chunked by rows like X (``H`` is NumPy, k×n).
+The data flow is MPI-FAUN's one-dimensional row distribution (Kannan, Ballard & Park 2016):
+
+* X is split into row blocks ``X_b`` (column chunks are merged first: each task needs whole
+  rows).  Each block's data operator (``X_b`` and its transpose) is built once and stays in the
+  memory of the worker that holds the block, next to that block's rows ``W_b`` of W.
+* One iteration is one task per block and one reduction.  A block's task updates ``W_b`` from
+  ``X_b``, ``H`` and ``H Hᵀ`` (the W half-step only needs the block's own rows), then forms its
+  share of the H half-step's products: ``X_bᵀ W_b`` and ``W_bᵀ W_b`` for β = 2, or the
+  multiplicative update's numerator and denominator sums for other β.  A tree reduction adds
+  the shares; the client updates H (k×n) with the same half-step code as :func:`nmf_numba.nmf`
+  and sends H and ``H Hᵀ`` out for the next iteration.  Nothing with m rows ever reaches the
+  client: one blocking round trip per iteration, of O(n·k) data per block.
+* The objective for the stopping rule is reduced the same way.  For β = 2 it comes from the
+  reduced products (as on one machine); for other β each block adds its part of ``D_β`` in the
+  task of the following iteration, so a check at iteration t is decided one round trip later
+  (the extra iteration is then discarded: the result is the state at t, as on one machine).
+
+Solvers: ``mu`` for every β; ``cd`` and ``hals`` for β = 2 (``auto``: ``hals`` for β = 2, else
+``mu``).  ``hals`` bounds its repeated sweeps with the whole problem's costs, and applies its
+early-stop rule (a sweep that changes the factor little) per block, so unlike ``cd`` and ``mu``
+its iterates are not bit-for-bit those of one machine.  Initialisations: ``random`` (W drawn per
+block, from seeds spawned from ``random_state``), ``nndsvd``/``nndsvda``/``auto`` (from a
+distributed randomized SVD: the range finder's tall products run per block and are
+orthonormalised by ``dask.array.linalg.tsqr``), and a custom ``(W0, H0)`` (W0 a NumPy or Dask
+array, re-chunked like X).  L1/L2 penalties (``alpha_W``, ``alpha_H``, ``l1_ratio``),
+``max_iter``, ``tol``, ``time_limit``, ``callback`` and ``verbose`` work as in :func:`nmf`.
+
+Scheduling is Dask's: any scheduler works (the threaded one by default, or a
+``dask.distributed`` Client's cluster).  Dask owns the parallelism, so inside a task the Numba
+kernels and the BLAS run on one thread; give workers as many threads (or processes) as cores.
+
+When would a two-dimensional layout pay?  Per iteration each block sends back O(n·k) numbers
+and receives H (n·k): with p blocks the reduction moves O(p·n·k).  That is small next to the
+O(nnz·k / p) work per block as long as n is much smaller than nnz/p per block; for matrices with
+as many columns as rows and few entries per row (n·k per block comparable to the block's
+entries) a 2-D grid (MPI-FAUN's 2-D variant) would cut the communication to O((m+n)·k/√p).
+"""
+
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _validation
+from ._data import Data, _frobenius_from_parts, _numba_serial
+from ._sklearn import convergence_warning
+from .losses import EPSILON, divergence
+from .solvers import cd, hals, mu
+from .solvers._common import Penalty
+
+__all__ = ["nmf", "is_dask_array"]
+
+SOLVERS = ("auto", "mu", "cd", "hals")
+INITS = ("auto", "random", "nndsvd", "nndsvda")
+_TOL_WINDOW = 10
+_SVD_OVERSAMPLES = 10
+_SVD_POWER_ITERATIONS = 4
+
+
+def is_dask_array(X):
+    """True for a ``dask.array.Array`` (without importing Dask when it is not in use)."""
+    import sys
+
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
+
+
+def _import_dask():
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as err:  # pragma: no cover - dask is present whenever X is a dask array
+        raise ImportError("NMF on Dask arrays needs dask: pip install 'nmf-numba[dask]'") from err
+    return dask, da
+
+
+# --------------------------------------------------------------------------------------------
+# what runs on the workers (plain functions of NumPy / SciPy data: picklable, no state)
+# --------------------------------------------------------------------------------------------
+
+
+class _Block:
+    """One row block on its worker: the data operators of ``X_b`` and ``X_bᵀ``."""
+
+    def __init__(self, X_b, beta):
+        X_b = _validation.check_data(X_b)
+        _validation.check_zeros_for_beta(X_b, beta)
+        self.data = Data(X_b)
+        self.rows = X_b.shape[0]
+        self.total = float(X_b.sum(dtype=np.float64))
+
+    def stats(self):
+        """What the client needs once: Σx, ‖X_b‖², max|x|, stored entries."""
+        data = self.data
+        return np.array([self.total, data.sq_norm, data.max_abs, data.X_op.n_stored])
+
+
+def _make_block(X_b, beta):
+    return _Block(X_b, beta)
+
+
+def _block_stats(block):
+    return block.stats()
+
+
+_THREADPOOLS = []  # one threadpoolctl controller per process (building one scans the libraries)
+
+
+def _single_threaded(func, *args):
+    """``func(*args)`` with the kernels and the BLAS on one thread: Dask runs the tasks in
+    parallel."""
+    if not _THREADPOOLS:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS.append(ThreadpoolController())
+    with _THREADPOOLS[0].limit(limits=1, user_api="blas"), _numba_serial():
+        return func(*args)
+
+
+def _add(a, b):
+    """Element-wise sum of two tuples of arrays / floats / None (the reduction's node)."""
+    return tuple(None if x is None else x + y for x, y in zip(a, b))
+
+
+def _random_block(block, k, avg, seed, dtype):
+    rng = np.random.default_rng(seed)
+    return np.abs(avg * rng.standard_normal((block.rows, k))).astype(dtype)
+
+
+def _custom_block(W_b, rows, k, dtype):
+    return _validation.check_factor(np.asarray(W_b), (rows, k), dtype, "init W0").copy()
+
+
+def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
+    """One iteration's work on a block: ``(new W_b, partial sums for the client)``.
+
+    ``evaluate``: also return the data term and W penalty of the incoming state (β ≠ 2: the
+    objective of the previous iteration; β = 2: only at the start)."""
+    solver, beta, penalty_W, n_sweeps = spec
+    op, op_t = block.data.X_op, block.data.Xt_op
+    W_b = W_b.copy()  # the input future may be reused (the caller can roll back to it)
+    before = None
+    if evaluate:
+        before = (divergence(op, W_b, Ht, beta), penalty_W.value(W_b))
+    # the W half-step, exactly as nmf() does it on the block's rows
+    if beta == 2:
+        XB = op.times(Ht)
+        if solver == "cd":
+            cd.update_from_products(W_b, XB, G_H, penalty_W)
+        elif solver == "hals":
+            hals.update_from_products(W_b, XB, G_H, n_sweeps, penalty_W)
+        else:
+            den = penalty_W.add_to_denominator(np.dot(W_b, G_H), W_b)
+            mu.apply(W_b, XB, den, beta)
+    else:
+        mu.update(op, W_b, Ht, beta, penalty_W)
+    # this block's share of the H half-step's products
+    if beta == 2:
+        shares = (op_t.times(W_b), np.dot(W_b.T, W_b), None)
+    elif beta == 1:  # the denominator is the column sums of W, whatever H: send k numbers
+        num, _ = op_t.mu_products(Ht, W_b, 1.0, EPSILON)
+        shares = (num, None, W_b.sum(axis=0))
+    else:
+        num, den = op_t.mu_products(Ht, W_b, beta, EPSILON)
+        shares = (num, den, None)
+    w_penalty = penalty_W.value(W_b)
+    return W_b, (before, shares, w_penalty)
+
+
+def _evaluate_task(block, W_b, Ht, spec):
+    solver, beta, penalty_W, _ = spec
+    return divergence(block.data.X_op, W_b, Ht, beta), penalty_W.value(W_b)
+
+
+def _combine(a, b):
+    """Reduction node for the iteration partials ``(before, shares, w_penalty)``."""
+    before = None if a[0] is None else (a[0][0] + b[0][0], a[0][1] + b[0][1])
+    return before, _add(a[1], b[1]), a[2] + b[2]
+
+
+def _combine_pairs(a, b):
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _nndsvd_column_norms(U_b):
+    """Squared norms of the positive and negative parts of each column of ``U_b``."""
+    pos = np.maximum(U_b, 0)
+    neg = np.minimum(U_b, 0)
+    return np.stack([np.einsum("ij,ij->j", pos, pos), np.einsum("ij,ij->j", neg, neg)])
+
+
+def _nndsvd_block(U_b, scale, use_negative, fill, eps, dtype):
+    """W_b of NNDSVD from the block's rows of U: per component the chosen sign part, scaled
+    (the leading component: its absolute value)."""
+    W = np.where(use_negative, np.abs(np.minimum(U_b, 0)), np.maximum(U_b, 0)) * scale
+    W[:, 0] = np.abs(U_b[:, 0]) * scale[0]
+    W[W < eps] = 0
+    if fill is not None:
+        W[W == 0] = fill
+    return W.astype(dtype)
+
+
+def _times_task(block, B):
+    return block.data.X_op.times(B)
+
+
+def _transposed_times_task(block, Q_b):
+    """``X_bᵀ Q_b`` (n×l)."""
+    return block.data.Xt_op.times(np.ascontiguousarray(Q_b, dtype=block.data.dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# the client side
+# --------------------------------------------------------------------------------------------
+
+
+class _Cluster:
+    """The persisted blocks and the helpers that build one round of tasks over them."""
+
+    def __init__(self, X, beta):
+        dask, da = _import_dask()
+        self.dask, self.da = dask, da
+        self.delayed = dask.delayed
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D dask array, got {X.ndim} dimension(s).")
+        if any(np.isnan(c) for c in X.shape) or any(np.isnan(c) for cs in X.chunks for c in cs):
+            raise ValueError("X has unknown chunk sizes (NaN): call X.compute_chunk_sizes() "
+                             "first.")
+        if 0 in X.shape:
+            raise ValueError(f"X is empty: shape {X.shape}.")
+        if len(X.chunks[1]) > 1:  # every task needs whole rows
+            X = X.rechunk({1: -1})
+        self.shape = X.shape
+        self.row_chunks = X.chunks[0]
+        meta = getattr(X, "_meta", None)
+        self.sparse = sp.issparse(meta)
+        self.dtype = np.dtype(X.dtype) if np.dtype(X.dtype) in (np.float32, np.float64) \
+            else np.dtype(np.float64)
+        make = self.delayed(_make_block, pure=True)
+        self.blocks = list(dask.persist(*[make(x, beta) for x in X.to_delayed().ravel()]))
+        stats = self._tree([self.delayed(_block_stats)(b) for b in self.blocks], np.add)
+        (totals,) = dask.compute(stats)
+        self.total, self.sq_norm, self.max_abs, self.n_stored = totals
+        self.mean = self.total / (self.shape[0] * self.shape[1])
+
+    def _tree(self, parts, combine):
+        """Pairwise reduction tree of delayed ``parts`` with ``combine``."""
+        node = self.delayed(combine, pure=True)
+        while len(parts) > 1:
+            parts = [node(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                     for i in range(0, len(parts), 2)]
+        return parts[0]
+
+    def as_dask_array(self, W_blocks, k):
+        da = self.da
+        return da.concatenate([
+            da.from_delayed(w, shape=(rows, k), dtype=self.dtype)
+            for w, rows in zip(W_blocks, self.row_chunks)
+        ])
+
+    def iteration(self, W_blocks, Ht, G_H, spec, evaluate):
+        """One round: the new W blocks (persisted) and the reduced partials (on the client)."""
+        task = self.delayed(_single_threaded, nout=2, pure=True)
+        Ht_d, G_d = self.delayed(Ht), self.delayed(G_H)  # sent once, shared by every task
+        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec, evaluate)
+                for b, w in zip(self.blocks, W_blocks)]
+        new_W = [o[0] for o in outs]
+        total = self._tree([o[1] for o in outs], _combine)
+        persisted = self.dask.persist(*new_W, total)
+        (partials,) = self.dask.compute(persisted[-1])
+        return list(persisted[:-1]), partials
+
+    def evaluate(self, W_blocks, Ht, spec):
+        task = self.delayed(_single_threaded, pure=True)
+        Ht_d = self.delayed(Ht)
+        total = self._tree([task(_evaluate_task, b, w, Ht_d, spec)
+                            for b, w in zip(self.blocks, W_blocks)], _combine_pairs)
+        (value,) = self.dask.compute(total)
+        return value
+
+    def map_blocks(self, func, *args, persist=True):
+        """``func(block, *args)`` on every block, persisted (delayed list)."""
+        task = self.delayed(_single_threaded, pure=True)
+        out = [task(func, b, *args) for b in self.blocks]
+        return list(self.dask.persist(*out)) if persist else out
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------------------------
+
+
+def _initialize(cluster, k, init, random_state):
+    m, n = cluster.shape
+    dtype = cluster.dtype
+    if isinstance(init, tuple):
+        return _custom_init(cluster, k, init)
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"Invalid init {init!r} for a Dask array: use one of {list(INITS)} or "
+                         "a tuple (W0, H0).")
+    if init == "auto":
+        init = "nndsvda" if k <= min(m, n) else "random"
+    seeds = np.random.SeedSequence(_entropy(random_state)).spawn(len(cluster.blocks) + 1)
+    if init == "random":
+        avg = np.sqrt(cluster.mean / k)
+        rng = np.random.default_rng(seeds[0])
+        H = np.abs(avg * rng.standard_normal((k, n))).astype(dtype)
+        W_blocks = [
+            cluster.delayed(_random_block, pure=True)(b, k, avg, s, dtype)
+            for b, s in zip(cluster.blocks, seeds[1:])
+        ]
+        return list(cluster.dask.persist(*W_blocks)), H
+    if k > min(m, n):
+        raise ValueError(f"init={init!r} needs n_components <= min(n_samples, n_features) = "
+                         f"{min(m, n)}, got {k}. Use init='random' for more components.")
+    return _nndsvd(cluster, k, seeds[0], fill=cluster.mean if init == "nndsvda" else None)
+
+
+def _entropy(random_state):
+    if random_state is None:
+        return None
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int64).max))
+    raise TypeError(f"random_state must be None, an int, a RandomState or a Generator, got "
+                    f"{random_state!r}.")
+
+
+def _custom_init(cluster, k, init):
+    if len(init) != 2:
+        raise ValueError("A custom init must be a tuple (W0, H0).")
+    m, n = cluster.shape
+    W0, H0 = init
+    H = _validation.check_factor(H0, (k, n), cluster.dtype, "init H0").copy()
+    if is_dask_array(W0):
+        if W0.shape != (m, k):
+            raise ValueError(f"init W0 has shape {W0.shape}, expected {(m, k)}.")
+        W0 = W0.rechunk((cluster.row_chunks, k))
+        parts = W0.to_delayed().ravel()
+    else:
+        W0 = _validation.check_factor(W0, (m, k), cluster.dtype, "init W0")
+        bounds = np.cumsum((0,) + tuple(cluster.row_chunks))
+        parts = [W0[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    W_blocks = [
+        cluster.delayed(_custom_block, pure=True)(w, rows, k, cluster.dtype)
+        for w, rows in zip(parts, cluster.row_chunks)
+    ]
+    return list(cluster.dask.persist(*W_blocks)), H
+
+
+def _nndsvd(cluster, k, seed, fill):
+    """NNDSVD (Boutsidis & Gallopoulos 2008) from a randomized SVD (Halko, Martinsson & Tropp
+    2011) whose tall products run on the blocks."""
+    m, n = cluster.shape
+    da = cluster.da
+    ell = min(k + _SVD_OVERSAMPLES, min(m, n))
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, ell))
+    Q = None
+    for _ in range(_SVD_POWER_ITERATIONS + 1):
+        Y_blocks = cluster.map_blocks(_times_task, Z.astype(cluster.dtype), persist=False)
+        Y = da.concatenate([da.from_delayed(y, shape=(rows, ell), dtype=cluster.dtype)
+                            for y, rows in zip(Y_blocks, cluster.row_chunks)])
+        Q, _ = da.linalg.tsqr(Y.astype(np.float64))
+        Q = Q.persist()
+        Q_parts = Q.to_delayed().ravel()
+        task = cluster.delayed(_single_threaded, pure=True)
+        # Xᵀ Q = Σ_b X_bᵀ Q_b; B = Qᵀ X is its transpose
+        (XtQ,) = cluster.dask.compute(cluster._tree(
+            [task(_transposed_times_task, b, q) for b, q in zip(cluster.blocks, Q_parts)],
+            np.add))
+        Z, _ = np.linalg.qr(XtQ.astype(np.float64))
+    # the last Xᵀ Q is Bᵀ for the SVD of B = Qᵀ X (ell×n)
+    Ub, S, Vt = np.linalg.svd(XtQ.T.astype(np.float64), full_matrices=False)
+    U = Q @ Ub[:, :k]  # m×k, chunked like X
+    S, V = S[:k], Vt[:k]
+    # the sign choice of each component needs the norms of U's positive and negative parts
+    norms = [cluster.delayed(_nndsvd_column_norms, pure=True)(u) for u in U.to_delayed().ravel()]
+    (sq,) = cluster.dask.compute(cluster._tree(norms, np.add))
+    x_p, x_n = np.sqrt(sq[0]), np.sqrt(sq[1])
+    y_p = np.linalg.norm(np.maximum(V, 0), axis=1)
+    y_n = np.linalg.norm(np.minimum(V, 0), axis=1)
+    m_p, m_n = x_p * y_p, x_n * y_n
+    use_negative = np.zeros(k, dtype=bool)
+    scale = np.zeros(k)
+    H = np.zeros((k, n))
+    for j in range(k):
+        if j == 0:  # the leading pair is non-negative up to sign (Perron-Frobenius)
+            sign = 1.0 if m_p[0] >= m_n[0] else -1.0
+            use_negative[0] = sign < 0
+            scale[0] = np.sqrt(S[0])
+            H[0] = np.sqrt(S[0]) * np.abs(V[0])
+            continue
+        if m_p[j] > m_n[j]:
+            sigma, x_nrm, v = m_p[j], x_p[j], np.maximum(V[j], 0) / y_p[j]
+        elif m_n[j] > 0:
+            sigma, x_nrm, v = m_n[j], x_n[j], np.abs(np.minimum(V[j], 0)) / y_n[j]
+            use_negative[j] = True
+        else:  # both parts vanish: the component starts at zero
+            continue
+        lbd = np.sqrt(S[j] * sigma)
+        scale[j] = lbd / x_nrm
+        H[j] = lbd * v
+    eps = 1e-6
+    H[H < eps] = 0
+    if fill is not None:
+        H[H == 0] = fill
+    W_blocks = [
+        cluster.delayed(_nndsvd_block, pure=True)(u, scale, use_negative, fill, eps,
+                                                  cluster.dtype)
+        for u in U.to_delayed().ravel()
+    ]
+    return list(cluster.dask.persist(*W_blocks)), H.astype(cluster.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# the fit
+# --------------------------------------------------------------------------------------------
+
+
+def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="auto",
+        max_iter=200, tol=1e-4, alpha_W=0.0, alpha_H="same", l1_ratio=0.0, time_limit=None,
+        callback=None, random_state=None, verbose=False, **unsupported):
+    """:func:`nmf_numba.nmf` for a Dask array X (rows = samples); see the module docstring.
+
+    The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
+    other stopping rules, ``shuffle``) raise a ValueError that names them."""
+    from .nmf import IterationInfo, NMFResult, _progress_bar
+
+    _reject_unsupported(unsupported)
+    t_start = time.perf_counter()
+    beta = _validation.check_beta_loss(beta_loss)
+    solver = _check_solver(solver, beta)
+    max_iter = _validation.check_int(max_iter, "max_iter", 1)
+    tol = _validation.check_real(tol, "tol", 0.0)
+    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True,
+                                        strict=True)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
+
+    cluster = _Cluster(X, beta)
+    m, n = cluster.shape
+    if cluster.max_abs > 0 and not 0 < cluster.sq_norm < np.inf:
+        raise ValueError(f"The values of X (max {cluster.max_abs:g}) are too large or small for "
+                         "floating point: their squares under- or overflow. Rescale X.")
+    if n_components is None:
+        n_components = np.shape(init[1])[0] if isinstance(init, tuple) else min(m, n)
+    k = _validation.check_int(n_components, "n_components", 1)
+    penalty_W = Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n)
+    penalty_H = Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m)
+    W_blocks, H = _initialize(cluster, k, init, random_state)
+    Ht = np.ascontiguousarray(H.T)
+    n_sweeps_W = hals.sweep_bound(cluster.n_stored, m, n, k)
+    n_sweeps_H = hals.sweep_bound(cluster.n_stored, n, m, k)
+    spec = (solver, beta, penalty_W, n_sweeps_W)
+
+    check_every = 1 if beta == 2 else _TOL_WINDOW
+    history = {"iteration": [], "time": [], "objective": []}
+    first = {}
+
+    def record(it, f, W_blocks, Ht):
+        """Record the objective of the state after iteration ``it``; return the stop reason
+        it triggers (None: go on).  The rule is nmf()'s stop="objective"."""
+        f = _finite(f, it, cluster)
+        elapsed = time.perf_counter() - t_start
+        history["iteration"].append(it)
+        history["time"].append(elapsed)
+        history["objective"].append(f)
+        progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+        if it == 0:
+            first["f_init"] = first["f_prev"] = f
+            return "tol" if f == 0 else None
+        converged = (it % _TOL_WINDOW == 0 and tol > 0
+                     and (first["f_prev"] - f) / first["f_init"] < tol)
+        if it % _TOL_WINDOW == 0:
+            first["f_prev"] = f
+        if callback is not None and callback(IterationInfo(
+                it, elapsed, f, cluster.as_dask_array(W_blocks, k), Ht.T.copy())):
+            return "callback"
+        if converged:
+            return "tol"
+        if time_limit is not None and elapsed >= time_limit:
+            return "time_limit"
+        return None
+
+    stop_reason = "max_iter"
+    n_iter = 0
+    pending = 0  # the iteration whose objective the next round evaluates (None: no need)
+    with _progress_bar(verbose, max_iter, f"{solver}, dask") as progress:
+        while n_iter < max_iter:
+            evaluate = pending is not None
+            new_W, (before, shares, w_penalty) = cluster.iteration(
+                W_blocks, Ht, np.dot(Ht.T, Ht), spec, evaluate)
+            if evaluate:  # the objective of the state this round started from (iteration n_iter)
+                reason = record(n_iter, before[0] + before[1] + penalty_H.value(Ht),
+                                W_blocks, Ht)
+                pending = None
+                if reason is not None:  # stop there: this round's work is dropped
+                    stop_reason = reason
+                    break
+            W_blocks = new_W
+            n_iter += 1
+            progress.update(1)
+            _h_step(Ht, shares, solver, beta, penalty_H, n_sweeps_H)
+            out_of_time = time_limit is not None and time.perf_counter() - t_start >= time_limit
+            if n_iter % check_every and n_iter < max_iter and not out_of_time:
+                continue
+            if beta == 2:  # from the reduced products, as nmf() does
+                XtW, WtW, _ = shares
+                data_term = 0.5 * _frobenius_from_parts(cluster.sq_norm, Ht, XtW, WtW)
+                reason = record(n_iter, data_term + w_penalty + penalty_H.value(Ht),
+                                W_blocks, Ht)
+            elif n_iter < max_iter and not out_of_time:
+                pending = n_iter  # evaluated at the start of the next round
+                continue
+            else:  # the last iteration: an evaluation round of its own
+                data_term, w_value = cluster.evaluate(W_blocks, Ht, spec)
+                reason = record(n_iter, data_term + w_value + penalty_H.value(Ht), W_blocks, Ht)
+            if reason is not None:
+                stop_reason = reason
+                break
+            if out_of_time:
+                stop_reason = "time_limit"
+                break
+        data_loss, w_value = cluster.evaluate(W_blocks, Ht, spec)
+        data_loss = _finite(data_loss, n_iter, cluster)
+        loss = data_loss + w_value + penalty_H.value(Ht)
+
+    if stop_reason == "max_iter" and tol > 0:
+        warnings.warn(
+            f"Maximum number of iterations {max_iter} reached before the objective's relative "
+            f"decrease fell below tol={tol:g}. Increase max_iter or tol to silence this.",
+            convergence_warning(), stacklevel=3)
+    return NMFResult(
+        W=cluster.as_dask_array(W_blocks, k),
+        H=np.ascontiguousarray(Ht.T),
+        n_iter=n_iter,
+        converged=stop_reason == "tol",
+        stop_reason=stop_reason,
+        loss=loss,
+        data_loss=data_loss,
+        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
+        history={key: np.asarray(val) for key, val in history.items()},
+        beta=beta,
+        solver=solver,
+        smoothness=0.0,
+        run_losses=np.asarray([loss]),
+        best_run=0,
+    )
+
+
+def _h_step(Ht, shares, solver, beta, penalty_H, n_sweeps):
+    """The H half-step on the client from the reduced products, as nmf() does it."""
+    if beta == 2:
+        XtW, WtW, _ = shares
+        if solver == "cd":
+            cd.update_from_products(Ht, XtW, WtW, penalty_H)
+        elif solver == "hals":
+            hals.update_from_products(Ht, XtW, WtW, n_sweeps, penalty_H)
+        else:
+            den = penalty_H.add_to_denominator(np.dot(Ht, WtW), Ht)
+            mu.apply(Ht, XtW, den, beta)
+        return
+    num, den, colsum = shares
+    if beta == 1:
+        den = np.repeat(colsum[None, :], Ht.shape[0], axis=0)
+    mu.apply(Ht, num, penalty_H.add_to_denominator(den, Ht), beta)
+
+
+def _finite(f, n_iter, cluster):
+    if np.isfinite(f):
+        return f
+    raise FloatingPointError(
+        f"The objective became {f} at iteration {n_iter}: the magnitude of X (max "
+        f"{cluster.max_abs:g}) overflows {cluster.dtype} arithmetic. Rescale X or use float64.")
+
+
+def _check_solver(solver, beta):
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(f"Invalid solver {solver!r} for a Dask array: use one of "
+                         f"{list(SOLVERS)} (the other solvers run on one machine only).")
+    if solver == "auto":
+        return "hals" if beta == 2 else "mu"
+    if solver in ("cd", "hals") and beta != 2:
+        raise ValueError(f"solver={solver!r} needs beta_loss='frobenius' (β = 2); use "
+                         f"solver='mu' for β = {beta:g}.")
+    return solver
+
+
+# nmf() options that the Dask path does not have, with the value that means "not used"
+_SINGLE_MACHINE_ONLY = {
+    "stop": "objective", "graph": None, "graph_reg": 0.0, "smoothness": 0.0, "n_init": 1,
+    "mask": None, "missing": "zero", "shuffle": False,
+}
+
+
+def _reject_unsupported(options):
+    unknown = set(options) - set(_SINGLE_MACHINE_ONLY)
+    if unknown:
+        raise TypeError(f"nmf() got unexpected keyword arguments {sorted(unknown)}.")
+    used = [name for name, value in options.items()
+            if not _is_default(value, _SINGLE_MACHINE_ONLY[name])]
+    if used:
+        raise ValueError(
+            f"{', '.join(used)}: not supported for a Dask array (the distributed path has the "
+            "β-divergence losses, L1/L2 penalties and the objective stopping rule). Compute X "
+            "(X.compute()) to use them on one machine.")
+
+
+def _is_default(value, default):
+    if default is None:
+        return value is None
+    if isinstance(default, str):
+        return isinstance(value, str) and value == default
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
