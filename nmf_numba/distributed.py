@@ -40,6 +40,7 @@ as many columns as rows and few entries per row (n·k per block comparable to th
 entries) a 2-D grid (MPI-FAUN's 2-D variant) would cut the communication to O((m+n)·k/√p).
 """
 
+import functools
 import time
 import warnings
 
@@ -60,6 +61,7 @@ INITS = ("auto", "random", "nndsvd", "nndsvda")
 _TOL_WINDOW = 10
 _SVD_OVERSAMPLES = 10
 _SVD_POWER_ITERATIONS = 4
+_FAN_IN = 8  # parts summed per node of a reduction tree
 
 
 def is_dask_array(X):
@@ -177,6 +179,10 @@ def _evaluate_task(block, W_b, Ht, spec):
     return divergence(block.data.X_op, W_b, Ht, beta), penalty_W.value(W_b)
 
 
+def _reduce_parts(combine, *parts):
+    return functools.reduce(combine, parts)
+
+
 def _combine(a, b):
     """Reduction node for the iteration partials ``(before, shares, w_penalty)``."""
     before = None if a[0] is None else (a[0][0] + b[0][0], a[0][1] + b[0][1])
@@ -249,11 +255,13 @@ class _Cluster:
         self.mean = self.total / (self.shape[0] * self.shape[1])
 
     def _tree(self, parts, combine):
-        """Pairwise reduction tree of delayed ``parts`` with ``combine``."""
-        node = self.delayed(combine, pure=True)
+        """Reduction tree of delayed ``parts`` with the binary ``combine``: each node sums up
+        to ``_FAN_IN`` parts (one level up to that many blocks: every level is a hop between
+        workers and the scheduler, which costs more than the additions)."""
+        node = self.delayed(_reduce_parts, pure=True)
         while len(parts) > 1:
-            parts = [node(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                     for i in range(0, len(parts), 2)]
+            parts = [node(combine, *parts[i:i + _FAN_IN]) if len(parts[i:i + _FAN_IN]) > 1
+                     else parts[i] for i in range(0, len(parts), _FAN_IN)]
         return parts[0]
 
     def as_dask_array(self, W_blocks, k):
