@@ -1,7 +1,5 @@
-"""Command line: ``python -m nmf_numba demo``."""
+"""``python -m nmf_numba``: the command line of :mod:`nmf_numba.cli`, and its ``demo``."""
 
-import argparse
-import sys
 import time
 import warnings
 
@@ -70,26 +68,9 @@ def demo(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nmf_numba", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="factorise scikit-learn's digits and compare with scikit-learn")
-    p.add_argument("--n-components", type=int, default=16)
-    p.add_argument("--beta-loss", default="frobenius")
-    p.add_argument("--solver", default="auto", choices=["auto", "mu", "cd"])
-    p.add_argument("--max-iter", type=int, default=200)
-    p.add_argument("--tol", type=float, default=1e-4)
-    p.add_argument("--repeat", type=int, default=3)
-    p.set_defaults(func=demo)
-    args = parser.parse_args(argv)
-    try:
-        args.beta_loss = float(args.beta_loss)
-    except ValueError:
-        pass
-    try:
-        return args.func(args)
-    except (ValueError, TypeError) as err:  # a bad option: say what is wrong, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
