@@ -112,7 +112,14 @@ def check_observed(X, nan_observed, mask, missing):
                 raise ValueError("X is NaN at entries that mask marks as observed.")
         observed = pattern
     if observed is None and missing == "unobserved":
-        return True
+        observed = True
+    n_observed = (X.nnz if observed is True else
+                  None if observed is None else
+                  observed.nnz if sp.issparse(observed) else int(np.count_nonzero(observed)))
+    if n_observed == 0:
+        raise ValueError("X has no observed entries (every entry is missing: NaN, outside the "
+                         "mask, or not stored with missing='unobserved'): there is nothing to "
+                         "fit.")
     return observed
 
 
@@ -134,6 +141,8 @@ def check_data(X, name="X"):
             X = X.tocsr()
     elif isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be a 2-D array-like or a scipy.sparse matrix, got {X!r}.")
+    else:
+        _reject_text(X, name)
     X = check_array(
         X,
         accept_sparse="csr",
@@ -320,13 +329,45 @@ def check_regularization(alpha_W, alpha_H, l1_ratio):
     return alpha_W, alpha_H, l1_ratio
 
 
+def _reject_text(X, name):
+    """A TypeError for arrays of strings or bytes (NumPy would parse "1.5" as a number)."""
+    if isinstance(X, (list, tuple)):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.dtype.kind in "USV":
+        raise TypeError(f"{name} holds text (dtype {X.dtype}), not numbers: convert it to a "
+                        "numeric array first (.astype(float) if the strings are numbers).")
+
+
 def check_factor(A, shape, dtype, name):
     """Validate a user-given factor (initial W or H, or a factor passed to a metric); return a
     fresh C-contiguous array of ``dtype``."""
     if sp.issparse(A):
         raise TypeError(f"{name} must be a dense array, got a sparse matrix.")
+    _reject_text(A, name)
     A = check_array(A, dtype=None, ensure_all_finite=True, input_name=name, ensure_min_samples=1)
+    if A.dtype.kind not in "biuf":  # object arrays of numbers are fine, anything else is not
+        try:
+            A = A.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold numbers, got dtype {A.dtype}.") from None
     if A.shape != tuple(shape):
         raise ValueError(f"{name} has shape {A.shape}, expected {tuple(shape)}.")
     _check_non_negative(A, name)
     return np.array(A, dtype=dtype, order="C", copy=True)
+
+
+def check_magnitude(max_abs, sq_norm):
+    """A ValueError when X's values are so large or small that their squares over- or
+    underflow (the products and losses would be inf or 0, the factors NaN or meaningless)."""
+    if max_abs > 0 and not 0 < sq_norm < np.inf:
+        size = "small" if sq_norm == 0 else "large"
+        raise ValueError(
+            f"The values of X (max {max_abs:g}) are too {size} for floating point: their "
+            "squares under- or overflow. Rescale X, e.g. X / X.max()."
+        )
+
+
+def check_op_magnitude(op):
+    """:func:`check_magnitude` for a data operator (``op.X`` dense or CSR, ``op.sq_norm``)."""
+    values = op.X.data if sp.issparse(op.X) else op.X
+    check_magnitude(float(values.max()) if values.size else 0.0, op.sq_norm)

@@ -184,8 +184,9 @@ def cmd_fit(args):
         "sparsity": {
             "W_zeros": float(np.mean(W == 0)),
             "H_zeros": float(np.mean(H == 0)),
-            "W_hoyer": float(np.mean(metrics.hoyer_sparsity(W, axis=0))),
-            "H_hoyer": float(np.mean(metrics.hoyer_sparsity(H, axis=1))),
+            # Hoyer's measure needs vectors of 2 entries or more (None for a 1-row X, say)
+            "W_hoyer": _hoyer(W, axis=0),
+            "H_hoyer": _hoyer(H, axis=1),
         },
         "warnings": [_one_line(w.message) for w in caught],
         "outputs": {"factors": str(out), "summary": str(out.with_suffix(".json"))},
@@ -211,6 +212,14 @@ def cmd_fit(args):
         print(f"wrote {out} (W, H) and {out.with_suffix('.json')}"
               + (f" and {len(figures)} figure(s) in {args.plot}" if figures else ""))
     return 0
+
+
+def _hoyer(A, axis):
+    from nmf_numba import metrics
+
+    if A.shape[axis] < 2:
+        return None
+    return metrics.hoyer_sparsity(A, axis=axis)  # the mean over the vectors
 
 
 def _fit_figures(res, X, directory):

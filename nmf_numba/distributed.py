@@ -90,7 +90,11 @@ class _Block:
     """One row block on its worker: the data operators of ``X_b`` and ``X_bᵀ``."""
 
     def __init__(self, X_b, beta):
-        X_b = _validation.check_data(X_b)
+        X_b, nan_entries = _validation.check_data_with_nan(X_b)
+        if nan_entries is not None:
+            raise ValueError("X has NaN entries: missing values are not supported for a Dask "
+                             "array. Compute X (X.compute()) to fit it on one machine, where "
+                             "NaN entries are missing values.")
         _validation.check_zeros_for_beta(X_b, beta)
         self.data = Data(X_b)
         self.rows = X_b.shape[0]

@@ -41,6 +41,7 @@ def _prepare(X, W, H, mask=None):
         op = ObservedOp(observed_matrix(X, observed))
     else:
         op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
+    _validation.check_op_magnitude(op)
     return op, W, np.ascontiguousarray(H.T)
 
 

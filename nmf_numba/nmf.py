@@ -431,12 +431,7 @@ def nmf(
     k = check_n_components(n_components, X, init)
 
     data = Data(observations, observed_only=True) if observed is not None else Data(X)
-    if data.max_abs > 0 and not 0 < data.sq_norm < np.inf:
-        size = "small" if data.sq_norm == 0 else "large"
-        raise ValueError(
-            f"The values of X (max {data.max_abs:g}) are too {size} for floating point: their "
-            "squares under- or overflow. Rescale X, e.g. X / X.max()."
-        )
+    _validation.check_magnitude(data.max_abs, data.sq_norm)
 
     m, n = X.shape
     graph_term = None
@@ -592,6 +587,7 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     else:
         _validation.check_zeros_for_beta(X, beta)
         op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
+    _validation.check_op_magnitude(op)
     if np.ndim(H) != 2:
         raise ValueError(f"H must be 2-D (n_components, n_features), got shape {np.shape(H)}.")
     k = np.shape(H)[0]
