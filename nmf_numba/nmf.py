@@ -616,7 +616,7 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     if solver == "anls":
         max_iter = 1  # each step solves the subproblem exactly, from any start
     step = make_step(solver, beta)
-    with thread_limits(sp.issparse(X), blas_bound(solver, beta)):
+    with thread_limits(sp.issparse(X), blas_bound(solver, beta), op.n_stored):
         if rule == "w_change":
             W_prev = W.copy()
             for n_iter in range(1, max_iter + 1):
