@@ -9,6 +9,14 @@ Every kernel in :mod:`nmf_numba.kernels` is decorated with ``njit(**PARALLEL)`` 
   LLVM vectorise the k-long dot products and axpys; it is only for kernels whose arithmetic is
   sums of products, because reassociating a ratio (``a * (b / c)`` → ``(a * b) / c``) overflows
   where the original does not (float32 MU on data around 1e13 turned into NaN).
+* The threading layer is TBB where it is installed (a dependency on x86-64 Linux and Windows):
+  it is the one Numba layer that is both thread-safe (several Python threads may run fits at
+  once) and fork-safe (a ``fork``-based multiprocessing pool may run fits after the parent
+  did).  GNU OpenMP, Numba's next choice, kills a forked child that launches a parallel
+  kernel; the workqueue layer aborts when two threads launch kernels at once.  pip's ``tbb``
+  wheel puts ``libtbb.so.12`` in ``<prefix>/lib``, where the dynamic loader does not look, so
+  Numba would silently fall back to OpenMP: :func:`_make_tbb_loadable` loads it first.
+  ``NUMBA_THREADING_LAYER`` still overrides the choice.
 * ``cache`` is on: compiling the kernels a fit needs takes 10-15 s, reading them from Numba's
   on-disk cache well under a second (``python asv_bench/startup.py`` measures both).  The cache
   lives in ``__pycache__`` beside the package or, where that is read-only, in Numba's user-wide
@@ -18,7 +26,11 @@ Every kernel in :mod:`nmf_numba.kernels` is decorated with ``njit(**PARALLEL)`` 
   file (``kernels/_scalar.py``) and would keep the stale machine code.
 """
 
+import ctypes
+import glob
 import os
+import site
+import sys
 
 from numba import njit
 
@@ -39,6 +51,21 @@ def _cache_wanted_and_possible():
     return True
 
 
+def _make_tbb_loadable():
+    """Load pip's ``libtbb.so.12`` (if installed) so that Numba's TBB layer can find it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    for base in dict.fromkeys((sys.prefix, sys.base_prefix, site.getuserbase())):
+        for path in sorted(glob.glob(os.path.join(base, "lib", "libtbb.so.12*"))):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                return True
+            except OSError:
+                continue
+    return False
+
+
+_make_tbb_loadable()
 CACHE = _cache_wanted_and_possible()
 
 SERIAL = dict(nogil=True, cache=CACHE, fastmath={"contract", "nsz"})
