@@ -35,7 +35,7 @@ def _data(fmt, seed=0):
 def _fit(X, solver, beta, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return nn.nmf(X, 6, solver=solver, beta_loss=beta, max_iter=8, tol=0,
+        return nn.nmf(X, 6, solver=solver, beta_loss=beta, max_iter=4, tol=0,
                       random_state=0, **kw)
 
 

@@ -241,10 +241,11 @@ def sum_sq(x):
 
 
 @njit(**SERIAL)
-def _solve_passive(G, c, passive, x, y, L, idx):
-    """Solve ``G[F, F] x_F = c_F`` (F = passive set) by Cholesky, in float64 scratch; set
-    ``x`` (0 off F) and the dual ``y = G x − c`` (0 on F).  Returns False if G[F, F] is not
-    positive definite (a column of B that is zero or dependent)."""
+def _solve_passive(G, c, passive, x, y, L, idx, ridge):
+    """Solve ``(G[F, F] + ridge·diag(G[F, F])) x_F = c_F`` (F = passive set; a zero diagonal
+    entry gets ``ridge`` itself) by Cholesky, in float64 scratch; set ``x`` (0 off F) and the
+    dual ``y = G x − c`` (0 on F).  Returns False if the block is not positive definite (a
+    column of B that is zero or dependent, and no ridge)."""
     k = c.shape[0]
     n_f = 0
     for j in range(k):
@@ -254,6 +255,8 @@ def _solve_passive(G, c, passive, x, y, L, idx):
     for a in range(n_f):  # Cholesky factor, lower triangle
         for b in range(a + 1):
             s = np.float64(G[idx[a], idx[b]])
+            if a == b and ridge > 0.0:  # relative to each diagonal entry (scale-invariant);
+                s += ridge * s if s > 0.0 else ridge  # a zero column gets the floor ``ridge``
             for t in range(b):
                 s -= L[a, t] * L[b, t]
             if a == b:
@@ -288,11 +291,45 @@ def _solve_passive(G, c, passive, x, y, L, idx):
 
 @njit(**SERIAL)
 def _solve_or_restart(G, c, passive, x, y, L, idx):
-    """``_solve_passive``; on a singular block restart from the empty passive set (x = 0)."""
-    if not _solve_passive(G, c, passive, x, y, L, idx):
-        for j in range(passive.shape[0]):
-            passive[j] = False
-        _solve_passive(G, c, passive, x, y, L, idx)
+    """``_solve_passive``.  A singular block (B has more columns than rank: k > n, or
+    dependent columns) is solved with a relative ridge of 1e-12, then 1e-8, on G's diagonal
+    (scale-invariant: columns of B may differ in scale by many orders of magnitude): the NNLS
+    solution is then not unique, and the ridge picks one whose objective differs from the
+    minimum by O(ridge·Σ G_jj x_j²).  Only if that fails too, restart from x = 0."""
+    if _solve_passive(G, c, passive, x, y, L, idx, 0.0):
+        return
+    for rel in (1e-12, 1e-8):
+        if _solve_passive(G, c, passive, x, y, L, idx, rel):
+            return
+    for j in range(passive.shape[0]):
+        passive[j] = False
+    _solve_passive(G, c, passive, x, y, L, idx, 0.0)
+
+
+@njit(**SERIAL)
+def _cd_row(G, c, x, n_sweeps):
+    """Cyclic coordinate descent on ``min_{x ≥ 0} ½ xᵀ G x − c·x`` from ``x ≥ 0`` (in place):
+    monotone and convergent for any positive semi-definite G, the fallback when block principal
+    pivoting cycles.  True when a sweep changes no coordinate by more than 1e-12 of max |x|."""
+    k = x.shape[0]
+    for _ in range(n_sweeps):
+        change = 0.0
+        size = 0.0
+        for j in range(k):
+            g_jj = np.float64(G[j, j])
+            if g_jj <= 0.0:
+                x[j] = 0.0
+                continue
+            grad = -np.float64(c[j])
+            for t in range(k):
+                grad += np.float64(G[j, t]) * x[t]
+            new = max(0.0, x[j] - grad / g_jj)
+            change = max(change, abs(new - x[j]))
+            size = max(size, abs(new))
+            x[j] = new
+        if change <= 1e-12 * size:
+            return True
+    return False
 
 
 @njit(**PARALLEL)
@@ -304,9 +341,11 @@ def nnls_rows(G, C, A, max_iter):
     The current ``A[i] > 0`` is the starting passive set (a warm start across iterations).
     Infeasible variables are exchanged all at once while their number falls, with Kim & Park's
     backup rule (3 more full exchanges, then one variable at a time) to guarantee termination.
-    A passive set whose Gram block is singular (zero or dependent columns of B) restarts the row
-    from x = 0.  Returns per-chunk counts of rows that hit ``max_iter`` (all 0 when every
-    subproblem was solved exactly).
+    A passive set whose Gram block is singular (zero or dependent columns of B: k > n, say) is
+    solved with a small relative ridge (``_solve_or_restart``).  Block principal pivoting
+    assumes a positive definite G; where it cycles anyway (``max_iter`` exchanges) the row is
+    finished by coordinate descent (``_cd_row``), which converges for any semi-definite G.
+    Returns per-chunk counts of rows that neither method solved.
     """
     n_rows, k = A.shape
     zero = A.dtype.type(0)
@@ -350,8 +389,12 @@ def nnls_rows(G, C, A, max_iter):
                     if bad and (full or j == last):
                         passive[j] = not passive[j]
                 _solve_or_restart(G, C[i], passive, x, y, L, idx)
-            if not done:
-                unsolved[c] += 1
+            if not done:  # BPP cycled (a singular or badly conditioned G): coordinate descent
+                for j in range(k):
+                    x[j] = x[j] if (passive[j] and x[j] > 0.0) else 0.0
+                    passive[j] = True
+                if not _cd_row(G, C[i], x, 2000):
+                    unsolved[c] += 1
             for j in range(k):
                 A[i, j] = x[j] if (passive[j] and x[j] > 0.0) else zero
     return unsolved
