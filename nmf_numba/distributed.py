@@ -42,14 +42,12 @@ entries) a 2-D grid (MPI-FAUN's 2-D variant) would cut the communication to O((m
 
 import functools
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _validation
 from ._data import Data, _frobenius_from_parts, _numba_serial
-from ._sklearn import convergence_warning
 from .losses import EPSILON, divergence
 from .solvers import cd, hals, mu
 from .solvers._common import Penalty
@@ -155,14 +153,7 @@ def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
         before = (divergence(op, W_b, Ht, beta), penalty_W.value(W_b))
     # the W half-step, exactly as nmf() does it on the block's rows
     if beta == 2:
-        XB = op.times(Ht)
-        if solver == "cd":
-            cd.update_from_products(W_b, XB, G_H, penalty_W)
-        elif solver == "hals":
-            hals.update_from_products(W_b, XB, G_H, n_sweeps, penalty_W)
-        else:
-            den = penalty_W.add_to_denominator(np.dot(W_b, G_H), W_b)
-            mu.apply(W_b, XB, den, beta)
+        _least_squares_step(W_b, op.times(Ht), G_H, solver, n_sweeps, penalty_W)
     else:
         mu.update(op, W_b, Ht, beta, penalty_W)
     # this block's share of the H half-step's products
@@ -176,6 +167,17 @@ def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
         shares = (num, den, None)
     w_penalty = penalty_W.value(W_b)
     return W_b, (before, shares, w_penalty)
+
+
+def _least_squares_step(A, XB, G, solver, n_sweeps, penalty):
+    """A β = 2 half-step on ``A`` (in place) from its products ``XB = X_op B`` and
+    ``G = BᵀB``, as nmf()'s ``cd``, ``hals`` or ``mu`` would take it."""
+    if solver == "cd":
+        cd.update_from_products(A, XB, G, penalty)
+    elif solver == "hals":
+        hals.update_from_products(A, XB, G, n_sweeps, penalty)
+    else:
+        mu.apply(A, XB, penalty.add_to_denominator(np.dot(A, G), A), 2.0)
 
 
 def _evaluate_task(block, W_b, Ht, spec):
@@ -445,7 +447,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
-    from .nmf import IterationInfo, NMFResult, _progress_bar
+    from .nmf import IterationInfo, _progress_bar, _result, _warn_if_max_iter
 
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
@@ -547,40 +549,16 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
         data_loss = _finite(data_loss, n_iter, cluster)
         loss = data_loss + w_value + penalty_H.value(Ht)
 
-    if stop_reason == "max_iter" and tol > 0:
-        warnings.warn(
-            f"Maximum number of iterations {max_iter} reached before the objective's relative "
-            f"decrease fell below tol={tol:g}. Increase max_iter or tol to silence this.",
-            convergence_warning(), stacklevel=3)
-    return NMFResult(
-        W=cluster.as_dask_array(W_blocks, k),
-        H=np.ascontiguousarray(Ht.T),
-        n_iter=n_iter,
-        converged=stop_reason == "tol",
-        stop_reason=stop_reason,
-        loss=loss,
-        data_loss=data_loss,
-        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
-        history={key: np.asarray(val) for key, val in history.items()},
-        beta=beta,
-        solver=solver,
-        smoothness=0.0,
-        run_losses=np.asarray([loss]),
-        best_run=0,
-    )
+    _warn_if_max_iter(stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
+    return _result(cluster.as_dask_array(W_blocks, k), Ht, n_iter, stop_reason, loss, data_loss,
+                   history, beta, solver)
 
 
 def _h_step(Ht, shares, solver, beta, penalty_H, n_sweeps):
     """The H half-step on the client from the reduced products, as nmf() does it."""
     if beta == 2:
         XtW, WtW, _ = shares
-        if solver == "cd":
-            cd.update_from_products(Ht, XtW, WtW, penalty_H)
-        elif solver == "hals":
-            hals.update_from_products(Ht, XtW, WtW, n_sweeps, penalty_H)
-        else:
-            den = penalty_H.add_to_denominator(np.dot(Ht, WtW), Ht)
-            mu.apply(Ht, XtW, den, beta)
+        _least_squares_step(Ht, XtW, WtW, solver, n_sweeps, penalty_H)
         return
     num, den, colsum = shares
     if beta == 1:

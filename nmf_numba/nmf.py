@@ -467,15 +467,27 @@ def nmf(
             best = (loss, data_loss, W, Ht, n_iter, stop_reason, history, run)
     loss, data_loss, W, Ht, n_iter, stop_reason, history, best_run = best
 
+    _warn_if_max_iter(stop_reason, max_iter, tol, stop)
+    return _result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver,
+                   smoothness, run_losses, best_run)
+
+
+def _warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
+    """scikit-learn's ConvergenceWarning when a run with a tolerance ended on max_iter
+    (``stacklevel`` 3: the caller of the function that calls this one)."""
     if stop_reason == "max_iter" and tol > 0:
         warnings.warn(
             f"Maximum number of iterations {max_iter} reached before the "
             + ("relative projected gradient" if stop == "pgrad" else "objective's relative decrease")
             + f" fell below tol={tol:g}. Increase max_iter or tol to silence this.",
             convergence_warning(),
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
 
+
+def _result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver, smoothness=0.0,
+            run_losses=None, best_run=0):
+    """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
     return NMFResult(
         W=W,
         H=np.ascontiguousarray(Ht.T),
@@ -489,7 +501,7 @@ def nmf(
         beta=beta,
         solver=solver,
         smoothness=smoothness,
-        run_losses=np.asarray(run_losses),
+        run_losses=np.asarray([loss] if run_losses is None else run_losses),
         best_run=best_run,
     )
 
