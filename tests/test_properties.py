@@ -95,7 +95,15 @@ test_outputs_are_finite_and_non_negative, test_outputs_are_finite_and_non_negati
 
 
 def _monotone_solvers_never_increase_the_objective(p):
+    """Exact for β = 2.  For β ≠ 2 MU is majorisation-minimisation only above scikit-learn's
+    guard EPSILON (float32 eps, 1.2e-7), at which the model is clipped in the update; on data
+    below it (X ~ 1e-8) the objective can rise (found by the thorough profile: a 1×1 X of
+    2.6e-8 at β = 1.5).  So β ≠ 2 is checked on data whose entries are all above 1e-5."""
     assume(p["solver"] in MONOTONE)
+    if p["beta"] != 2:
+        values = p["X"].data if sp.issparse(p["X"]) else p["X"]
+        positive = values[values > 0]
+        assume(positive.size > 0 and positive.min() > 1e-5)
     res = _fit(p, tol=0, max_iter=20)
     f = np.asarray(res.history["objective"])
     # rounding: the β-divergence is a difference of sums of powers (Σ x^β, Σ x·y^(β−1),
@@ -115,7 +123,9 @@ test_monotone_solvers_never_increase_the_objective, \
 
 def _dense_and_csr_give_the_same_fit(p):
     X = p["X"]
-    assume(p["beta"] > 0 and X.dtype == np.float64)
+    # hals repeats its sweeps while they are cheap next to the products, and a product costs
+    # m·n·k dense but nnz·k sparse: by design it may sweep more often on CSR data
+    assume(p["beta"] > 0 and X.dtype == np.float64 and p["solver"] != "hals")
     dense = _dense(X)
     W0, H0 = nn.initialize(dense, p["k"], "random", random_state=p["seed"])
     a = _fit(dict(p, X=dense), init=(W0, H0), max_iter=10, tol=0)
@@ -146,7 +156,10 @@ def _float32_is_close_to_float64(p):
              tol=0)
     b = _fit(dict(p, X=X64.astype(np.float32)), init=(W0, H0), max_iter=5, tol=0)
     f0 = a.history["objective"][0]
-    assert abs(a.loss - b.loss) <= 1e-3 * f0 + 1e-30
+    # float32 rounds the divergence's terms (Σ x^β, ...) at ~1e-7 of their size
+    values = _dense(X64)
+    terms = float(np.sum(values ** max(p["beta"], 1e-3))) + float(np.sum(values))
+    assert abs(a.loss - b.loss) <= 1e-3 * f0 + 1e-5 * terms + 1e-30
 
 
 test_float32_is_close_to_float64, test_float32_is_close_to_float64_thorough = \
