@@ -82,6 +82,16 @@ def _smoke_shapes(monkeypatch):
             monkeypatch.setattr(module, "SMOKE", True)
 
 
+_CACHES = {}
+
+
+def _setup_cache(cls):
+    """asv's ``setup_cache``: once per class (here: per test session)."""
+    if cls not in _CACHES:
+        _CACHES[cls] = cls().setup_cache()
+    return _CACHES[cls]
+
+
 @pytest.mark.parametrize("module, cls, params", CASES)
 def test_benchmark_runs_once(module, cls, params):
     names = getattr(cls, "param_names", None)
@@ -90,18 +100,20 @@ def test_benchmark_runs_once(module, cls, params):
     timeout = getattr(cls, "timeout", None)
     assert timeout is None or timeout > 0
 
+    # asv runs setup_cache once per class and passes its result first to setup and methods
+    cached = (_setup_cache(cls),) if hasattr(cls, "setup_cache") else ()
     for method in _bench_methods(cls):
         bench = cls()  # asv runs every benchmark method in a fresh instance
         if hasattr(bench, "setup"):
             try:
-                bench.setup(*params)
+                bench.setup(*cached, *params)
             except NotImplementedError as exc:  # asv's way to skip a parameter combination
                 pytest.skip(f"setup skips this combination: {exc}")
         try:
-            result = getattr(bench, method)(*params)
+            result = getattr(bench, method)(*cached, *params)
         finally:
             if hasattr(bench, "teardown"):
-                bench.teardown(*params)
+                bench.teardown(*cached, *params)
         if method.startswith("timeraw_"):  # asv runs (code, setup) in a fresh interpreter
             code, setup = result if isinstance(result, tuple) else (result, "")
             run = subprocess.run([sys.executable, "-c", f"{setup}\n{code}"],

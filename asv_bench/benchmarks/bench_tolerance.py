@@ -222,48 +222,45 @@ def _problem(case_name, dtype_name, shape):
     return X, W0, H0, min(finals)
 
 
-_RUNS = {}
+def _time_to_tol(case, dtype, solver):
+    """``(seconds, iterations)`` for ``solver`` to reach the reference objective · (1 + rtol)
+    from the case's start (``(nan, -1)`` when not within the budget)."""
+    X, W0, H0, reference = _problem(case, dtype, _scaled(BENCH_SHAPES[CASES[case].fmt]))
+    k, beta = W0.shape[1], CASES[case].beta
+    rtol, budget, _ = _limits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # compile the solver's kernels (and its objective) outside the measurement
+        nmf_numba.nmf(X, k, beta_loss=beta, solver=solver, init=(W0, H0), max_iter=10, tol=0)
+        threshold = reference * (1.0 + rtol)
+        res = nmf_numba.nmf(X, k, beta_loss=beta, solver=solver, init=(W0, H0),
+                            max_iter=10**7, tol=0, time_limit=budget,
+                            callback=lambda info: info.objective <= threshold)
+    return first_below(res.history, threshold)
 
 
 class _TimeToTol:
-    """Shared setup and measurement; subclasses fix the cases and solvers."""
+    """Shared measurement; subclasses fix the cases and solvers.
+
+    Every run happens once, in asv's ``setup_cache`` (one process per class): the reference
+    objectives need every solver's long run, and asv would otherwise repeat them in the fresh
+    process of every parameter combination and every ``track_`` method.  The ``track_``
+    methods read the results."""
 
     param_names = ["case", "dtype", "solver"]
-    timeout = 600.0
-    number = 1
-    repeat = 1
+    timeout = 1800.0
 
-    def setup(self, case, dtype, solver):
-        fmt = CASES[case].fmt
-        self.X, self.W0, self.H0, self.reference = _problem(
-            case, dtype, _scaled(BENCH_SHAPES[fmt])
-        )
-        self.k = self.W0.shape[1]
-        self.beta = CASES[case].beta
-        self.rtol, self.budget, _ = _limits()
-        # compile the solver's kernels (and its objective) outside the measurement
-        nmf_numba.nmf(self.X, self.k, beta_loss=self.beta, solver=solver,
-                      init=(self.W0, self.H0), max_iter=10, tol=0)
+    def setup_cache(self):
+        cases, dtypes, solvers = self.params
+        return {(c, d, s): _time_to_tol(c, d, s) for c in cases for d in dtypes for s in solvers}
 
-    def _run(self, case, dtype, solver):
-        key = (case, dtype, solver, self.X.shape, self.rtol, self.budget)
-        if key not in _RUNS:
-            threshold = self.reference * (1.0 + self.rtol)
-            res = nmf_numba.nmf(
-                self.X, self.k, beta_loss=self.beta, solver=solver, init=(self.W0, self.H0),
-                max_iter=10**7, tol=0, time_limit=self.budget,
-                callback=lambda info: info.objective <= threshold,
-            )
-            _RUNS[key] = first_below(res.history, threshold)
-        return _RUNS[key]
-
-    def track_time_to_tol(self, case, dtype, solver):
-        return self._run(case, dtype, solver)[0]
+    def track_time_to_tol(self, results, case, dtype, solver):
+        return results[case, dtype, solver][0]
 
     track_time_to_tol.unit = "seconds"
 
-    def track_iterations_to_tol(self, case, dtype, solver):
-        seconds, n_iter = self._run(case, dtype, solver)
+    def track_iterations_to_tol(self, results, case, dtype, solver):
+        n_iter = results[case, dtype, solver][1]
         return math.nan if n_iter < 0 else n_iter
 
     track_iterations_to_tol.unit = "iterations"
