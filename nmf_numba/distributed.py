@@ -447,7 +447,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
-    from .nmf import IterationInfo, _progress_bar, _result, _warn_if_max_iter
+    from .nmf import IterationInfo, _progress_bar, _record, _result, _warn_if_max_iter
 
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
@@ -486,10 +486,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
         it triggers (None: go on).  The rule is nmf()'s stop="objective"."""
         f = _finite(f, it, cluster)
         elapsed = time.perf_counter() - t_start
-        history["iteration"].append(it)
-        history["time"].append(elapsed)
-        history["objective"].append(f)
-        progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+        _record(history, progress, it, elapsed, f)
         if it == 0:
             first["f_init"] = first["f_prev"] = f
             return "tol" if f == 0 else None

@@ -194,6 +194,14 @@ class _Problem:
         return w_step, h_step
 
 
+def _record(history, progress, n_iter, elapsed, f):
+    """Add one objective check to ``history`` and show it on the progress bar."""
+    history["iteration"].append(n_iter)
+    history["time"].append(elapsed)
+    history["objective"].append(f)
+    progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+
+
 def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress, t_start):
     """The iteration loop: one half-step for W and one for H per iteration, objective checks,
     stopping rules.  Updates W and Ht in place; returns (n_iter, stop_reason, history)."""
@@ -233,10 +241,7 @@ def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, pr
         data_term, f = problem.terms(W, Ht, h_step.products)
         f = _finite(f, n_iter, data)
         elapsed = time.perf_counter() - t_start
-        history["iteration"].append(n_iter)
-        history["time"].append(elapsed)
-        history["objective"].append(f)
-        progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+        _record(history, progress, n_iter, elapsed, f)
         if stop == "pgrad":
             pgrad = np.sqrt(w_step.pgrad_sq + h_step.pgrad_sq) / pgrad_init
             history["pgrad"].append(pgrad)
