@@ -22,9 +22,10 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {asv!r})
 from benchmarks import bench_memory as bm
+bm.FULL = True
 if not bm._can_reset_peak():
     print("SKIP"); raise SystemExit
-bench = bm.ScaleCSR()
+bench = bm.ScaleCSRFull()
 bench.setup({case!r})
 m, n = bench.X.shape
 print(m, n, bm.csr_nbytes(bench.X), bench.track_factor_copies({case!r}))

@@ -1,7 +1,15 @@
 """Memory of a CSR fit at a scale where the dense matrix could never exist.
 
-X is 2,000,000 × 200,000 with 10 stored entries per row (20 million), k = 10: 237 MiB as CSR in
-float64, 3.2 TB if it were dense.  The package's memory model for CSR data is
+Two sizes, 10 stored entries per row, k = 10, 3 iterations:
+
+* ``ScaleCSR``: 200,000 × 20,000 (2 million stored entries, 24 MiB as CSR in float64; 32 GB if
+  it were dense, more than the 24 GiB of the machine these numbers come from).  A few seconds
+  per fit, so it is part of every run.
+* ``ScaleCSRFull``: 2,000,000 × 200,000 (20 million entries, 237 MiB as CSR, 3.2 TB dense).
+  10–80 s per fit, so it only runs with ``NMF_NUMBA_BENCH_FULL=1`` in the environment (asv
+  shows it as skipped otherwise); ``tests/test_memory.py`` (``-m slow``) checks it too.
+
+The package's memory model for CSR data is
 
     extra memory of a fit  ≤  one transposed copy of X  +  c · (m + n) · k · itemsize
 
@@ -29,7 +37,9 @@ import nmf_numba
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 1000
 
-SHAPE = (2_000_000, 200_000)
+SHAPE = (200_000, 20_000)
+FULL_SHAPE = (2_000_000, 200_000)
+FULL = os.environ.get("NMF_NUMBA_BENCH_FULL", "") == "1"
 NNZ_PER_ROW = 10
 K = 10
 MAX_ITER = 3
@@ -102,18 +112,19 @@ def factor_copies(X, extra, k):
 
 
 class ScaleCSR:
-    """A 2,000,000 × 200,000 CSR fit (20 M stored entries, k = 10, 3 iterations)."""
+    """A 200,000 × 20,000 CSR fit (2 M stored entries, k = 10, 3 iterations)."""
 
     params = [list(CASES)]
     param_names = ["case"]
     timeout = 600.0
     number = 1
     repeat = 1
+    shape = SHAPE
 
     def setup(self, case):
-        shape = SHAPE
+        shape = self.shape
         if SMOKE:
-            shape = tuple(max(20, s // SMOKE_DIVISOR) for s in SHAPE)
+            shape = tuple(max(20, s // SMOKE_DIVISOR) for s in shape)
         self.X = scale_matrix(shape)
         self.options = dict(CASES[case], max_iter=MAX_ITER, tol=0, random_state=SEED)
         self._fit(self.X[: min(1000, shape[0])])  # compile on a slice: not part of the fit
@@ -131,3 +142,15 @@ class ScaleCSR:
         return factor_copies(self.X, extra, K)
 
     track_factor_copies.unit = "(m+n)·k arrays beyond one copy of X"
+
+
+class ScaleCSRFull(ScaleCSR):
+    """The same at 2,000,000 × 200,000 (20 M stored entries); only with
+    ``NMF_NUMBA_BENCH_FULL=1`` (or under the smoke test, at its tiny size)."""
+
+    shape = FULL_SHAPE
+
+    def setup(self, case):
+        if not (FULL or SMOKE):
+            raise NotImplementedError("set NMF_NUMBA_BENCH_FULL=1 to run the full-size fits")
+        super().setup(case)

@@ -12,6 +12,8 @@ from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
 from ._newton import newton_row
 from ._scalar import power
 
+# Fixed number of parallel chunks (work split independent of the thread count).
+_CHUNKS = 64
 
 # The inner loops accumulate into one output row.  Taking four stored entries per step breaks
 # the load-add-store chain through that row into a quarter as many links (measured on 20000×5000
@@ -41,11 +43,26 @@ def spmm(data, indices, indptr, B, out):
             p += 1
 
 
+@njit(**SERIAL)
+def _ratio_of_model(x, v, beta, eps, two):
+    """``x · v^(β−2)``, with ``v`` clipped at eps when β < 2 (scikit-learn's guard).
+
+    Deliberately not inlined into the numba IR: its β branches, written out at each of the
+    five call sites of :func:`_mu_ratio_rows`, tripled that kernel's compile time.  LLVM still
+    inlines it, so the speed is the same."""
+    if beta < two and v < eps:
+        v = eps
+    if beta == two / two:
+        return x / v
+    if beta == two - two:
+        return x / (v * v)
+    return x * power(v, beta - two, two / two)
+
+
 @njit(inline="always", **SERIAL)
 def _ratio(x, a_row, b_row, beta, eps):
-    """``x · v^(β−2)`` with ``v = a_row · b_row`` clipped at eps when β < 2."""
+    """``x · v^(β−2)`` with ``v = a_row · b_row`` (see :func:`_ratio_of_model`)."""
     zero = a_row.dtype.type(0)
-    two = a_row.dtype.type(2)
     # four partial sums: a dot product the compiler can vectorise without reassociating
     v0 = v1 = v2 = v3 = zero
     k = a_row.shape[0]
@@ -59,27 +76,15 @@ def _ratio(x, a_row, b_row, beta, eps):
     while t < k:
         v0 += a_row[t] * b_row[t]
         t += 1
-    v = (v0 + v1) + (v2 + v3)
-    if beta < two and v < eps:
-        v = eps
-    if beta == two / two:
-        return x / v
-    if beta == zero:
-        return x / (v * v)
-    return x * power(v, beta - two, two / two)
+    return _ratio_of_model(x, (v0 + v1) + (v2 + v3), beta, eps, a_row.dtype.type(2))
 
 
-@njit(**PARALLEL)
-def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
-    """Fused MU numerator ``out ← (X ⊙ (A Bᵀ)^(β−2)) B`` over the stored entries of X.
-
-    One pass over each row: the model value ``a_i · b_j`` is computed at each stored ``(i, j)``,
-    clipped at ``eps`` when β < 2 (scikit-learn's guard), turned into the ratio and accumulated.
-    """
-    n_rows = indptr.shape[0] - 1
+@njit(**SERIAL)
+def _mu_ratio_rows(lo, hi, data, indices, indptr, A, B, beta, eps, out):
+    """Rows ``lo:hi`` of :func:`mu_ratio_times`."""
     k = B.shape[1]
     zero = out.dtype.type(0)
-    for i in prange(n_rows):
+    for i in range(lo, hi):
         for t in range(k):
             out[i, t] = zero
         a_row = A[i]
@@ -99,6 +104,25 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
             for t in range(k):
                 out[i, t] += r * B[j, t]
             p += 1
+
+
+@njit(**PARALLEL)
+def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
+    """Fused MU numerator ``out ← (X ⊙ (A Bᵀ)^(β−2)) B`` over the stored entries of X.
+
+    One pass over each row: the model value ``a_i · b_j`` is computed at each stored ``(i, j)``,
+    clipped at ``eps`` when β < 2 (scikit-learn's guard), turned into the ratio and accumulated.
+
+    The parallel loop runs over a fixed number of row chunks and calls a serial function for
+    each: Numba's parallel transformation is slow on a large loop body, and with the body
+    written out here this kernel took 15–20 s to compile (4 s now, at the same speed).
+    """
+    n_rows = indptr.shape[0] - 1
+    n_chunks = min(_CHUNKS, max(n_rows, 1))
+    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        _mu_ratio_rows(c * per_chunk, min(n_rows, (c + 1) * per_chunk), data, indices, indptr,
+                       A, B, beta, eps, out)
 
 
 @njit(inline="always", **SERIAL)
@@ -195,10 +219,6 @@ def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, l1, l2, max_newton, 
             data[start:end], indices[start:end], P[start:end], A[i], B, colsum, l1, l2,
             max_newton, eps,
         )
-
-
-# Fixed number of parallel chunks (work split independent of the thread count).
-_CHUNKS = 64
 
 
 @njit(**PARALLEL)
