@@ -14,7 +14,8 @@ What is measured
 ``Fits``
     ``nmf()`` end to end per solver × β × format at ``tol=1e-4``: its time, the process's peak
     memory (``peakmem_fit``) and, so that "faster but worse" cannot pass unnoticed, the
-    objective it reaches, its iteration count and the NumPy allocations it makes (tracemalloc).
+    objective it reaches, its iteration count and the NumPy allocations it makes (tracemalloc;
+    these ``track_`` numbers come from one fit per combination in asv's ``setup_cache``).
 ``FullFit``
     The default path ``nmf(X, 16, max_iter=50, tol=0)``, float64 and float32.
 ``bench_memory``, ``bench_startup``, ``bench_tolerance``, ``bench_estimators``
@@ -30,6 +31,8 @@ Conventions
   call cheaply) and gives every call fresh copies of the initial factors, so each timed call
   starts from the same point.  The first ``setup`` in a process also runs every measured
   function once so that Numba compilation is never timed.
+* The module does not import scikit-learn (about 1.7 s here), so that the ``Kernels``
+  processes, which never need it, start quickly.
 * Timings use the default thread counts of Numba and of the BLAS; set ``NUMBA_NUM_THREADS`` /
   ``OMP_NUM_THREADS`` (or ``OPENBLAS_NUM_THREADS``) in the environment to pin them.
 * ``NMF_NUMBA_BENCH_SMOKE=1`` in the environment (or ``bench_nmf.SMOKE = True``) divides every
@@ -46,8 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 
 import nmf_numba
-from sklearn.exceptions import ConvergenceWarning
 from nmf_numba._data import Data
+from nmf_numba._sklearn import convergence_warning
 from nmf_numba.metrics import relative_error
 from nmf_numba.solvers import blas_bound, make_step
 
@@ -150,9 +153,12 @@ def _problem_cached(fmt, actual_shape, density, k, dtype):
     X = _dense_matrix(m, n) if fmt == "dense" else _csr_matrix(m, n, density)
     X = X.astype(dtype)
     data = Data(X)
-    W0, H0 = nmf_numba.initialize(X, k, "random", random_state=SEED)
-    W0 = np.ascontiguousarray(W0)
-    Ht0 = np.ascontiguousarray(H0.T)
+    # scikit-learn's random start, sqrt(mean(X) / k)·|N(0, 1)|, drawn here rather than by
+    # nmf_numba.initialize, which would import scikit-learn into every Kernels process
+    rng = np.random.default_rng(SEED)
+    scale = np.sqrt(X.mean() / k)
+    W0 = (scale * np.abs(rng.standard_normal((m, k)))).astype(dtype)
+    Ht0 = (scale * np.abs(rng.standard_normal((n, k)))).astype(dtype)
     W0.setflags(write=False)
     Ht0.setflags(write=False)
     return X, data, W0, Ht0
@@ -262,9 +268,25 @@ class Fits:
 
     params = [list(FIT_CASES), FORMATS]
     param_names = ["case", "format"]
-    timeout = 300.0
+    timeout = 600.0
 
-    def setup(self, case, fmt):
+    def setup_cache(self):
+        """``{(case, format): (objective ratio, iterations, peak MiB)}``: one fit of every
+        combination, in one process, for the ``track_`` benchmarks (what a fit reaches does
+        not need a fresh process per parameter set and method)."""
+        results = {}
+        for case in FIT_CASES:
+            for fmt in FORMATS:
+                try:
+                    self.setup(None, case, fmt)
+                except NotImplementedError:
+                    continue
+                res = self._fit()
+                results[case, fmt] = (res.loss / res.history["objective"][0], res.n_iter,
+                                      _traced_peak_mib(self._fit))
+        return results
+
+    def setup(self, results, case, fmt):
         solver, beta = FIT_CASES[case]
         if beta <= 0 and fmt == "csr":
             raise NotImplementedError("β ≤ 0 needs X > 0 everywhere; CSR data has zeros")
@@ -280,28 +302,27 @@ class Fits:
 
     def _fit(self):
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", convergence_warning())
             return nmf_numba.nmf(self.X, FIT_K, **self.kwargs)
 
-    def time_fit(self, case, fmt):
+    def time_fit(self, results, case, fmt):
         self._fit()
 
-    def peakmem_fit(self, case, fmt):
+    def peakmem_fit(self, results, case, fmt):
         self._fit()
 
-    def track_objective(self, case, fmt):
-        res = self._fit()
-        return res.loss / res.history["objective"][0]
+    def track_objective(self, results, case, fmt):
+        return results[case, fmt][0]
 
     track_objective.unit = "objective / initial objective"
 
-    def track_n_iter(self, case, fmt):
-        return self._fit().n_iter
+    def track_n_iter(self, results, case, fmt):
+        return results[case, fmt][1]
 
     track_n_iter.unit = "iterations"
 
-    def track_peak_alloc(self, case, fmt):
-        return _traced_peak_mib(self._fit)
+    def track_peak_alloc(self, results, case, fmt):
+        return results[case, fmt][2]
 
     track_peak_alloc.unit = "MiB"
 
@@ -322,27 +343,38 @@ class FullFit:
 
     params = [FORMATS, DTYPES]
     param_names = ["format", "dtype"]
-    timeout = 180.0
+    timeout = 300.0
 
-    def setup(self, fmt, dtype):
+    def setup_cache(self):
+        """``{(format, dtype): (peak MiB, relative error)}`` for the ``track_`` benchmarks, one
+        fit each in one process."""
+        results = {}
+        for fmt in FORMATS:
+            for dtype in DTYPES:
+                self.setup(None, fmt, dtype)
+                res = self._fit()
+                results[fmt, dtype] = (_traced_peak_mib(self._fit),
+                                       relative_error(self.X, res.W, res.H))
+        return results
+
+    def setup(self, results, fmt, dtype):
         self.X = _matrix(fmt, FIT_SHAPES[fmt]).astype(dtype)
         _warm_once(("FullFit", fmt, dtype, self.X.shape), self._fit)
 
     def _fit(self):
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", convergence_warning())
             return nmf_numba.nmf(self.X, FIT_K, max_iter=FIT_MAX_ITER, tol=0, random_state=SEED)
 
-    def time_full_fit(self, fmt, dtype):
+    def time_full_fit(self, results, fmt, dtype):
         self._fit()
 
-    def track_peak_alloc(self, fmt, dtype):
-        return _traced_peak_mib(self._fit)
+    def track_peak_alloc(self, results, fmt, dtype):
+        return results[fmt, dtype][0]
 
     track_peak_alloc.unit = "MiB"
 
-    def track_relative_error(self, fmt, dtype):
-        res = self._fit()
-        return relative_error(self.X, res.W, res.H)
+    def track_relative_error(self, results, fmt, dtype):
+        return results[fmt, dtype][1]
 
     track_relative_error.unit = "relative error"

@@ -7,19 +7,20 @@ What is measured
     validation, the data operator and every objective evaluation count) until the objective
     first falls to ``reference · (1 + RTOL)`` with ``RTOL = 1e-4``, from the same custom
     ``(W0, H0)`` (NNDSVDa of X, ``random_state=0``) for every solver.  ``NaN`` (asv: n/a) when a
-    solver does not get there within ``BUDGET`` seconds -- typically because it converges to a
-    worse stationary point or is too slow.
+    solver does not get there within its run -- typically because it converges to a worse
+    stationary point or is too slow.
 ``track_iterations_to_tol``
-    The iteration count of the same run (one run per process and parameter set, shared by the two
-    ``track_`` methods).
+    The iteration count at the same point.
 
-The reference objective is the smallest final objective of every solver of the class run with
-``tol=0`` for at most ``REF_SECONDS`` (or until stalled), computed once per process, problem and
-dtype in ``setup`` (asv runs each parameter set in its own process; at these sizes that costs a
-few seconds).  It uses the objective the loop itself records (the same estimate the callback
-sees), so float32 runs are compared with a float32 reference.  The objective is checked every
-iteration for β = 2 and every 10 iterations for β ≠ 2 (``nmf()``'s own schedule), so β ≠ 2
-times have a granularity of 10 iterations.
+Every solver of the class runs once per problem and dtype, with ``tol=0`` apart from a stall
+rule (``REF_STALL_TOL``) and for at most ``RUN_SECONDS``; the reference objective is the
+smallest objective any of those runs recorded, and each solver's time to the tolerance is read
+from its own run's history.  One run per solver serves both, so the family costs at most
+``RUN_SECONDS`` per solver, problem and dtype (about a minute and a half in all); the runs
+happen once per class, in asv's ``setup_cache``.  The objective is the one the loop itself
+records (the estimate the callback sees), so float32 runs are compared with a float32
+reference.  It is checked every iteration for β = 2 and every 10 iterations for β ≠ 2
+(``nmf()``'s own schedule), so β ≠ 2 times have a granularity of 10 iterations.
 
 The full-size version of this measurement, with scikit-learn's solvers as reference rows, is
 ``asv_bench/time_to_tol.py``; the data generators below are shared with it.
@@ -27,16 +28,14 @@ The full-size version of this measurement, with scikit-learn's solvers as refere
 Conventions (as in ``bench_nmf``)
 ---------------------------------
 * Data come from a fixed seed; see :func:`make_matrix` for the four kinds of data.
-* The first ``setup`` of a parameter set in a process runs the solver once (10 iterations) so
-  that Numba compilation is never timed.
+* Each solver first runs 10 iterations on the problem, so that Numba compilation is never timed.
 * Timings use the default thread counts of Numba and of the BLAS.
 * ``NMF_NUMBA_BENCH_SMOKE=1`` in the environment (or ``bench_tolerance.SMOKE = True``) divides
-  every shape by ``SMOKE_DIVISOR``, shortens the time limits and loosens the tolerance to
+  every shape by ``SMOKE_DIVISOR``, shortens the runs and loosens the tolerance to
   ``SMOKE_RTOL``, for ``tests/test_asv_smoke.py``.
-  It is read when ``setup`` runs, so the parameters (and asv's result keys) never change.
+  It is read when the runs happen, so the parameters (and asv's result keys) never change.
 """
 
-import functools
 import math
 import os
 import warnings
@@ -185,9 +184,8 @@ def first_below(history, threshold):
 
 BENCH_K = 10
 BENCH_SHAPES = {"dense": (400, 200), "csr": (4000, 1000)}
-BUDGET = 20.0  # seconds a solver may take to reach the tolerance
-REF_SECONDS = 5.0  # per solver, for the reference objective
-REF_STALL_TOL = 1e-10  # nmf()'s objective rule, to end reference runs that have converged
+RUN_SECONDS = 4.0  # per solver, problem and dtype: both its time to tol and the reference
+REF_STALL_TOL = 1e-10  # nmf()'s objective rule, to end runs that have converged
 SMOKE_RTOL = 5e-2  # the smoke test only checks that every benchmark runs and returns a number
 
 
@@ -198,45 +196,37 @@ def _scaled(shape):
 
 
 def _limits():
-    """(relative tolerance, budget, reference seconds) under the current SMOKE setting."""
-    return (SMOKE_RTOL, 5.0, 0.5) if SMOKE else (RTOL, BUDGET, REF_SECONDS)
+    """(relative tolerance, seconds per run) under the current SMOKE setting."""
+    return (SMOKE_RTOL, 0.5) if SMOKE else (RTOL, RUN_SECONDS)
 
 
-@functools.lru_cache(maxsize=8)
-def _problem(case_name, dtype_name, shape):
-    """``(X, W0, H0, reference objective)``, memoised per process."""
+def _histories(case_name, dtype_name, solvers):
+    """``{solver: history}`` of each solver's run from the case's start."""
     case = CASES[case_name]
+    shape = _scaled(BENCH_SHAPES[case.fmt])
     X = make_matrix(case, np.dtype(dtype_name), shape)
     k = min(BENCH_K, min(shape) // 4)  # 10, or 5 on the smoke test's 40×20
     W0, H0 = initial_factors(X, k)
-    _, _, ref_seconds = _limits()
-    finals = []
-    for solver in SOLVERS[case.beta]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = nmf_numba.nmf(X, k, beta_loss=case.beta, solver=solver, init=(W0, H0),
-                                max_iter=10**7, tol=REF_STALL_TOL, time_limit=ref_seconds)
-        finals.append(float(np.min(res.history["objective"])))
-    for arr in (W0, H0):
-        arr.setflags(write=False)
-    return X, W0, H0, min(finals)
-
-
-def _time_to_tol(case, dtype, solver):
-    """``(seconds, iterations)`` for ``solver`` to reach the reference objective · (1 + rtol)
-    from the case's start (``(nan, -1)`` when not within the budget)."""
-    X, W0, H0, reference = _problem(case, dtype, _scaled(BENCH_SHAPES[CASES[case].fmt]))
-    k, beta = W0.shape[1], CASES[case].beta
-    rtol, budget, _ = _limits()
+    _, seconds = _limits()
+    histories = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # compile the solver's kernels (and its objective) outside the measurement
-        nmf_numba.nmf(X, k, beta_loss=beta, solver=solver, init=(W0, H0), max_iter=10, tol=0)
-        threshold = reference * (1.0 + rtol)
-        res = nmf_numba.nmf(X, k, beta_loss=beta, solver=solver, init=(W0, H0),
-                            max_iter=10**7, tol=0, time_limit=budget,
-                            callback=lambda info: info.objective <= threshold)
-    return first_below(res.history, threshold)
+        for solver in solvers:
+            options = dict(beta_loss=case.beta, solver=solver, init=(W0, H0))
+            nmf_numba.nmf(X, k, max_iter=10, tol=0, **options)  # compile outside the run
+            res = nmf_numba.nmf(X, k, max_iter=10**7, tol=REF_STALL_TOL, time_limit=seconds,
+                                **options)
+            histories[solver] = res.history
+    return histories
+
+
+def times_to_tol(case_name, dtype_name, solvers):
+    """``{solver: (seconds, iterations)}`` to the best objective of all the runs · (1 + rtol),
+    ``(nan, -1)`` for a solver whose run did not get there."""
+    histories = _histories(case_name, dtype_name, solvers)
+    reference = min(float(np.min(h["objective"])) for h in histories.values())
+    threshold = reference * (1.0 + _limits()[0])
+    return {solver: first_below(h, threshold) for solver, h in histories.items()}
 
 
 class _TimeToTol:
@@ -244,16 +234,17 @@ class _TimeToTol:
 
     Every run happens once, in asv's ``setup_cache`` (one process per class; each subclass
     defines its own, since asv keys the cache by where the method is written): the reference
-    objectives need every solver's long run, and asv would otherwise repeat them in the fresh
+    objective needs every solver's run, and asv would otherwise repeat them in the fresh
     process of every parameter combination and every ``track_`` method.  The ``track_``
     methods read the results."""
 
     param_names = ["case", "dtype", "solver"]
-    timeout = 1800.0
+    timeout = 600.0
 
     def _all_runs(self):
         cases, dtypes, solvers = self.params
-        return {(c, d, s): _time_to_tol(c, d, s) for c in cases for d in dtypes for s in solvers}
+        return {(c, d, s): result for c in cases for d in dtypes
+                for s, result in times_to_tol(c, d, solvers).items()}
 
     def track_time_to_tol(self, results, case, dtype, solver):
         return results[case, dtype, solver][0]
