@@ -47,9 +47,9 @@ def spmm(data, indices, indptr, B, out):
 def _ratio_of_model(x, v, beta, eps, two):
     """``x · v^(β−2)``, with ``v`` clipped at eps when β < 2 (scikit-learn's guard).
 
-    Deliberately not inlined into the numba IR: its β branches, written out at each of the
-    five call sites of :func:`_mu_ratio_rows`, tripled that kernel's compile time.  LLVM still
-    inlines it, so the speed is the same."""
+    Deliberately not inlined into the Numba IR: with its β branches written out at each of
+    the five call sites of :func:`_mu_ratio_rows`, the kernel took about twice as long to
+    compile, and it measured the same speed either way."""
     if beta < two and v < eps:
         v = eps
     if beta == two / two:
@@ -115,7 +115,7 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
 
     The parallel loop runs over a fixed number of row chunks and calls a serial function for
     each: Numba's parallel transformation is slow on a large loop body, and with the body
-    written out here this kernel took 15–20 s to compile (4 s now, at the same speed).
+    written out here this kernel took 15–20 s to compile (about 6 s now, at the same speed).
     """
     n_rows = indptr.shape[0] - 1
     n_chunks = min(_CHUNKS, max(n_rows, 1))
