@@ -19,12 +19,8 @@ the same small interface, so that one solver half-step serves both factors::
 scipy.sparse lives here or above; the kernels see plain arrays.
 """
 
-import contextlib
-
-import numba
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from .kernels import csr as csr_k
 from .kernels import dense as dense_k
@@ -37,18 +33,6 @@ def _row_blocks(n_rows, n_cols):
     step = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
-
-
-def _frobenius_from_parts(sq_norm_x, A, XB, G):
-    """``‖X − A Bᵀ‖²`` from ``‖X‖²``, ``XB = X B`` and ``G = BᵀB`` in O(rows·k²), float64.
-
-    The loop's cheap estimate (the products are the ones the update just used).  It cancels
-    down to the residual, so it is only good to about ``eps(dtype)·‖X‖²``: enough for the
-    stopping rule; the final loss is computed by ``residual_sq`` instead."""
-    A64 = A.astype(np.float64, copy=False)
-    cross = np.vdot(A64, XB.astype(np.float64, copy=False))
-    model = np.vdot(A64.T @ A64, G.astype(np.float64, copy=False))
-    return max(sq_norm_x - 2.0 * cross + model, 0.0)
 
 
 class DenseOp:
@@ -255,61 +239,3 @@ class Data:
         self.sparse = sp.issparse(X)
         values = X.data if self.sparse else X  # validated non-negative: max is max |x|
         self.max_abs = float(values.max()) if values.size else 0.0
-
-    def thread_limits(self, blas_bound):
-        """Context for a fit's iterations: how many threads BLAS and Numba may use (see
-        :func:`thread_limits`)."""
-        return thread_limits(self.sparse, blas_bound, self.X_op.n_stored)
-
-
-@contextlib.contextmanager
-def _numba_serial():
-    """Numba kernels on the calling thread only (``set_num_threads`` is per calling thread)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-# Below this many stored entries a fit runs on one thread: waking a thread pool costs about
-# 1 ms per parallel kernel call on this VM (5 ms when the machine is busy), more than the
-# whole kernel on small data (a 12×3 HALS sweep: 8 µs on one thread).
-SMALL_PROBLEM = 200_000
-
-
-def thread_limits(sparse, blas_bound, n_stored=None):
-    """Which of the two thread pools a fit uses.
-
-    Small problems (fewer than ``SMALL_PROBLEM`` stored entries) use neither pool: Numba and
-    BLAS both run on the calling thread.  Measured on this VM while it was busy with other
-    jobs: a 12×8 ``hals`` fit 0.77 s with the pools, 0.07 s without; scikit-learn's digits
-    (1797×64, 115 k entries), 200 ``cd`` iterations, 3.9 s with the pools, 1.2 s without.
-
-    Numba's worker threads and OpenBLAS's busy-wait for a while after their work, so with both
-    pools at full size on a machine with as many cores as threads each steals the other's cores
-    (measured on 2 cores: a dense 2000×1000 k=16 ``cd`` iteration 18 ms with both pools at 2
-    threads, against 5.7 ms with BLAS alone at 2).  So one pool gets the cores:
-
-    * dense data and a ``blas_bound`` step (the two big products are the work: ``cd``,
-      ``anls``, ``pgd``, ``mu`` for β ∈ {1, 2}): BLAS keeps every thread, Numba's kernels run
-      on one (the same results: kernels split their work into a fixed number of chunks).
-      Measured per iteration against BLAS 1 / Numba 2 on 2 cores: digits (1797×64, k=16)
-      0.76 ms vs 1.59 ms, 2000×1000 k=16 5.7 vs 8.6 ms, 4000×2000 k=32 29.7 vs 44.7 ms
-      (scikit-learn's cd: 1.0, 6.9, 41.0 ms);
-    * otherwise (sparse data, whose BLAS work is k×k Gram matrices; ``hals``, ``newton-cd``
-      and other β, whose Numba kernels are the work): BLAS gets one thread, Numba every one
-      (CSR 20000×5000 1 %: 1.74× faster with 2 Numba threads than with 1).
-    """
-    if n_stored is not None and n_stored < SMALL_PROBLEM:
-        return _one_thread()
-    if not sparse and blas_bound:
-        return _numba_serial()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-@contextlib.contextmanager
-def _one_thread():
-    with threadpool_limits(limits=1, user_api="blas"), _numba_serial():
-        yield

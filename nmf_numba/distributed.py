@@ -46,17 +46,19 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validation
-from ._data import Data, _frobenius_from_parts, _numba_serial
-from .losses import EPSILON, divergence
-from .solvers import cd, hals, mu
-from .solvers._common import Penalty
+from . import _validation, solvers
+from ._data import Data
+from ._loop import Stopping, build_result, progress_bar, run, warn_if_max_iter
+from ._random import draw_seeds
+from ._threads import single_threaded
+from .init import check_n_components
+from .losses import EPSILON, divergence, frobenius_from_parts
+from .solvers import HalfStep, hals, mu
+from .solvers._common import scaled_penalties
 
 __all__ = ["nmf", "is_dask_array"]
 
-SOLVERS = ("auto", "mu", "cd", "hals")
 INITS = ("auto", "random", "nndsvd", "nndsvda")
-_TOL_WINDOW = 10
 _SVD_OVERSAMPLES = 10
 _SVD_POWER_ITERATIONS = 4
 _FAN_IN = 8  # parts summed per node of a reduction tree
@@ -112,17 +114,10 @@ def _block_stats(block):
     return block.stats()
 
 
-_THREADPOOLS = []  # one threadpoolctl controller per process (building one scans the libraries)
-
-
 def _single_threaded(func, *args):
     """``func(*args)`` with the kernels and the BLAS on one thread: Dask runs the tasks in
     parallel."""
-    if not _THREADPOOLS:
-        from threadpoolctl import ThreadpoolController
-
-        _THREADPOOLS.append(ThreadpoolController())
-    with _THREADPOOLS[0].limit(limits=1, user_api="blas"), _numba_serial():
+    with single_threaded():
         return func(*args)
 
 
@@ -140,20 +135,14 @@ def _custom_block(W_b, rows, k, dtype):
     return _validation.check_factor(np.asarray(W_b), (rows, k), dtype, "init W0").copy()
 
 
-def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
-    """One iteration's work on a block: ``(new W_b, partial sums for the client)``.
-
-    ``evaluate``: also return the data term and W penalty of the incoming state (β ≠ 2: the
-    objective of the previous iteration; β = 2: only at the start)."""
+def _iteration_task(block, W_b, Ht, G_H, spec):
+    """One iteration's work on a block: ``(new W_b, partial sums for the client)``."""
     solver, beta, penalty_W, n_sweeps = spec
     op, op_t = block.data.X_op, block.data.Xt_op
-    W_b = W_b.copy()  # the input future may be reused (the caller can roll back to it)
-    before = None
-    if evaluate:
-        before = (divergence(op, W_b, Ht, beta), penalty_W.value(W_b))
+    W_b = W_b.copy()  # the input future may be reused
     # the W half-step, exactly as nmf() does it on the block's rows
     if beta == 2:
-        _least_squares_step(W_b, op.times(Ht), G_H, solver, n_sweeps, penalty_W)
+        solver.from_products(W_b, op.times(Ht), G_H, penalty_W, n_sweeps)
     else:
         mu.update(op, W_b, Ht, beta, penalty_W)
     # this block's share of the H half-step's products
@@ -165,19 +154,7 @@ def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
     else:
         num, den = op_t.mu_products(Ht, W_b, beta, EPSILON)
         shares = (num, den, None)
-    w_penalty = penalty_W.value(W_b)
-    return W_b, (before, shares, w_penalty)
-
-
-def _least_squares_step(A, XB, G, solver, n_sweeps, penalty):
-    """A β = 2 half-step on ``A`` (in place) from its products ``XB = X_op B`` and
-    ``G = BᵀB``, as nmf()'s ``cd``, ``hals`` or ``mu`` would take it."""
-    if solver == "cd":
-        cd.update_from_products(A, XB, G, penalty)
-    elif solver == "hals":
-        hals.update_from_products(A, XB, G, n_sweeps, penalty)
-    else:
-        mu.apply(A, XB, penalty.add_to_denominator(np.dot(A, G), A), 2.0)
+    return W_b, (shares, penalty_W.value(W_b))
 
 
 def _evaluate_task(block, W_b, Ht, spec):
@@ -190,9 +167,8 @@ def _reduce_parts(combine, *parts):
 
 
 def _combine(a, b):
-    """Reduction node for the iteration partials ``(before, shares, w_penalty)``."""
-    before = None if a[0] is None else (a[0][0] + b[0][0], a[0][1] + b[0][1])
-    return before, _add(a[1], b[1]), a[2] + b[2]
+    """Reduction node for the iteration partials ``(shares, w_penalty)``."""
+    return _add(a[0], b[0]), a[1] + b[1]
 
 
 def _combine_pairs(a, b):
@@ -277,11 +253,11 @@ class _Cluster:
             for w, rows in zip(W_blocks, self.row_chunks)
         ])
 
-    def iteration(self, W_blocks, Ht, G_H, spec, evaluate):
+    def iteration(self, W_blocks, Ht, G_H, spec):
         """One round: the new W blocks (persisted) and the reduced partials (on the client)."""
         task = self.delayed(_single_threaded, nout=2, pure=True)
         Ht_d, G_d = self.delayed(Ht), self.delayed(G_H)  # sent once, shared by every task
-        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec, evaluate)
+        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec)
                 for b, w in zip(self.blocks, W_blocks)]
         new_W = [o[0] for o in outs]
         total = self._tree([o[1] for o in outs], _combine)
@@ -336,16 +312,12 @@ def _initialize(cluster, k, init, random_state):
 
 
 def _entropy(random_state):
-    if random_state is None:
-        return None
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(np.iinfo(np.int64).max))
-    raise TypeError(f"random_state must be None, an int, a RandomState or a Generator, got "
-                    f"{random_state!r}.")
+    """The entropy of the blocks' seed sequence: an int seed itself, else one seed drawn by the
+    package's random_state rule (:mod:`nmf_numba._random`)."""
+    if random_state is None or (isinstance(random_state, (int, np.integer))
+                                and not isinstance(random_state, (bool, np.bool_))):
+        return None if random_state is None else int(random_state)
+    return int(draw_seeds(random_state, 1)[0])
 
 
 def _custom_init(cluster, k, init):
@@ -440,6 +412,49 @@ def _nndsvd(cluster, k, seed, fill):
 # --------------------------------------------------------------------------------------------
 
 
+class _DaskRun:
+    """The engine of a run on a Dask cluster (see :mod:`nmf_numba._loop`): W in row blocks on
+    the workers, Hᵀ on the client."""
+
+    def __init__(self, cluster, W_blocks, Ht, solver, beta, penalty_W, penalty_H):
+        m, n = cluster.shape
+        k = Ht.shape[1]
+        self.cluster, self.W_blocks, self.Ht = cluster, W_blocks, Ht
+        self.solver, self.beta, self.penalty_H = solver, beta, penalty_H
+        # hals bounds its repeated sweeps with the whole problem's costs
+        self.spec = (solver, beta, penalty_W, hals.sweep_bound(cluster.n_stored, m, n, k))
+        self.n_sweeps_H = hals.sweep_bound(cluster.n_stored, n, m, k)
+        self.max_abs, self.dtype = cluster.max_abs, cluster.dtype
+        self.w_penalty = None
+
+    def iteration(self):
+        Ht = self.Ht
+        self.W_blocks, (shares, self.w_penalty) = self.cluster.iteration(
+            self.W_blocks, Ht, np.dot(Ht.T, Ht), self.spec)
+        # the H half-step on the client from the reduced products, as nmf() does it
+        if self.beta == 2:
+            XtW, WtW, _ = shares
+            self.solver.from_products(Ht, XtW, WtW, self.penalty_H, self.n_sweeps_H)
+            return HalfStep(), HalfStep((XtW, WtW))
+        num, den, colsum = shares
+        if self.beta == 1:
+            den = np.repeat(colsum[None, :], Ht.shape[0], axis=0)
+        mu.apply(Ht, num, self.penalty_H.add_to_denominator(den, Ht), self.beta)
+        return HalfStep(), HalfStep()
+
+    def terms(self, h_step):
+        if h_step is not None and h_step.products is not None:  # β = 2: from the products
+            XtW, WtW = h_step.products
+            data_term = 0.5 * frobenius_from_parts(self.cluster.sq_norm, self.Ht, XtW, WtW)
+            w_value = self.w_penalty
+        else:  # a round of its own over the blocks
+            data_term, w_value = self.cluster.evaluate(self.W_blocks, self.Ht, self.spec)
+        return data_term, data_term + w_value + self.penalty_H.value(self.Ht)
+
+    def factors(self):
+        return self.cluster.as_dask_array(self.W_blocks, self.Ht.shape[1]), self.Ht.T.copy()
+
+
 def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="auto",
         max_iter=200, tol=1e-4, alpha_W=0.0, alpha_H="same", l1_ratio=0.0, time_limit=None,
         callback=None, random_state=None, verbose=False, **unsupported):
@@ -447,12 +462,10 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
-    from .nmf import IterationInfo, _progress_bar, _record, _result, _warn_if_max_iter
-
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
     beta = _validation.check_beta_loss(beta_loss)
-    solver = _check_solver(solver, beta)
+    record = solvers.check(solver, beta, dask=True)
     max_iter = _validation.check_int(max_iter, "max_iter", 1)
     tol = _validation.check_real(tol, "tol", 0.0)
     time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True,
@@ -462,125 +475,18 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
 
     cluster = _Cluster(X, beta)
-    m, n = cluster.shape
-    if cluster.max_abs > 0 and not 0 < cluster.sq_norm < np.inf:
-        raise ValueError(f"The values of X (max {cluster.max_abs:g}) are too large or small for "
-                         "floating point: their squares under- or overflow. Rescale X.")
-    if n_components is None:
-        n_components = np.shape(init[1])[0] if isinstance(init, tuple) else min(m, n)
-    k = _validation.check_int(n_components, "n_components", 1)
-    penalty_W = Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n)
-    penalty_H = Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m)
+    _validation.check_magnitude(cluster.max_abs, cluster.sq_norm)
+    k = check_n_components(n_components, cluster, init)
+    penalty_W, penalty_H = scaled_penalties(cluster.shape, alpha_W, alpha_H, l1_ratio)
     W_blocks, H = _initialize(cluster, k, init, random_state)
-    Ht = np.ascontiguousarray(H.T)
-    n_sweeps_W = hals.sweep_bound(cluster.n_stored, m, n, k)
-    n_sweeps_H = hals.sweep_bound(cluster.n_stored, n, m, k)
-    spec = (solver, beta, penalty_W, n_sweeps_W)
-
-    check_every = 1 if beta == 2 else _TOL_WINDOW
-    history = {"iteration": [], "time": [], "objective": []}
-    first = {}
-
-    def record(it, f, W_blocks, Ht):
-        """Record the objective of the state after iteration ``it``; return the stop reason
-        it triggers (None: go on).  The rule is nmf()'s stop="objective"."""
-        f = _finite(f, it, cluster)
-        elapsed = time.perf_counter() - t_start
-        _record(history, progress, it, elapsed, f)
-        if it == 0:
-            first["f_init"] = first["f_prev"] = f
-            return "tol" if f == 0 else None
-        converged = (it % _TOL_WINDOW == 0 and tol > 0
-                     and (first["f_prev"] - f) / first["f_init"] < tol)
-        if it % _TOL_WINDOW == 0:
-            first["f_prev"] = f
-        if callback is not None and callback(IterationInfo(
-                it, elapsed, f, cluster.as_dask_array(W_blocks, k), Ht.T.copy())):
-            return "callback"
-        if converged:
-            return "tol"
-        if time_limit is not None and elapsed >= time_limit:
-            return "time_limit"
-        return None
-
-    stop_reason = "max_iter"
-    n_iter = 0
-    pending = 0  # the iteration whose objective the next round evaluates (None: no need)
-    with _progress_bar(verbose, max_iter, f"{solver}, dask") as progress:
-        while n_iter < max_iter:
-            evaluate = pending is not None
-            new_W, (before, shares, w_penalty) = cluster.iteration(
-                W_blocks, Ht, np.dot(Ht.T, Ht), spec, evaluate)
-            if evaluate:  # the objective of the state this round started from (iteration n_iter)
-                reason = record(n_iter, before[0] + before[1] + penalty_H.value(Ht),
-                                W_blocks, Ht)
-                pending = None
-                if reason is not None:  # stop there: this round's work is dropped
-                    stop_reason = reason
-                    break
-            W_blocks = new_W
-            n_iter += 1
-            progress.update(1)
-            _h_step(Ht, shares, solver, beta, penalty_H, n_sweeps_H)
-            out_of_time = time_limit is not None and time.perf_counter() - t_start >= time_limit
-            if n_iter % check_every and n_iter < max_iter and not out_of_time:
-                continue
-            if beta == 2:  # from the reduced products, as nmf() does
-                XtW, WtW, _ = shares
-                data_term = 0.5 * _frobenius_from_parts(cluster.sq_norm, Ht, XtW, WtW)
-                reason = record(n_iter, data_term + w_penalty + penalty_H.value(Ht),
-                                W_blocks, Ht)
-            elif n_iter < max_iter and not out_of_time:
-                pending = n_iter  # evaluated at the start of the next round
-                continue
-            else:  # the last iteration: an evaluation round of its own
-                data_term, w_value = cluster.evaluate(W_blocks, Ht, spec)
-                reason = record(n_iter, data_term + w_value + penalty_H.value(Ht), W_blocks, Ht)
-            if reason is not None:
-                stop_reason = reason
-                break
-            if out_of_time:
-                stop_reason = "time_limit"
-                break
-        data_loss, w_value = cluster.evaluate(W_blocks, Ht, spec)
-        data_loss = _finite(data_loss, n_iter, cluster)
-        loss = data_loss + w_value + penalty_H.value(Ht)
-
-    _warn_if_max_iter(stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
-    return _result(cluster.as_dask_array(W_blocks, k), Ht, n_iter, stop_reason, loss, data_loss,
-                   history, beta, solver)
-
-
-def _h_step(Ht, shares, solver, beta, penalty_H, n_sweeps):
-    """The H half-step on the client from the reduced products, as nmf() does it."""
-    if beta == 2:
-        XtW, WtW, _ = shares
-        _least_squares_step(Ht, XtW, WtW, solver, n_sweeps, penalty_H)
-        return
-    num, den, colsum = shares
-    if beta == 1:
-        den = np.repeat(colsum[None, :], Ht.shape[0], axis=0)
-    mu.apply(Ht, num, penalty_H.add_to_denominator(den, Ht), beta)
-
-
-def _finite(f, n_iter, cluster):
-    if np.isfinite(f):
-        return f
-    raise FloatingPointError(
-        f"The objective became {f} at iteration {n_iter}: the magnitude of X (max "
-        f"{cluster.max_abs:g}) overflows {cluster.dtype} arithmetic. Rescale X or use float64.")
-
-
-def _check_solver(solver, beta):
-    if not isinstance(solver, str) or solver not in SOLVERS:
-        raise ValueError(f"Invalid solver {solver!r} for a Dask array: use one of "
-                         f"{list(SOLVERS)} (the other solvers run on one machine only).")
-    if solver == "auto":
-        return "hals" if beta == 2 else "mu"
-    if solver in ("cd", "hals") and beta != 2:
-        raise ValueError(f"solver={solver!r} needs beta_loss='frobenius' (β = 2); use "
-                         f"solver='mu' for β = {beta:g}.")
-    return solver
+    engine = _DaskRun(cluster, W_blocks, np.ascontiguousarray(H.T), record, beta, penalty_W,
+                      penalty_H)
+    rule = Stopping("objective", tol, beta, time_limit, callback, t_start)
+    with progress_bar(verbose, max_iter, f"{record.name}, dask") as progress:
+        n_iter, stop_reason, history, data_loss, loss = run(engine, rule, max_iter, progress)
+    warn_if_max_iter(stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
+    return build_result(engine.factors()[0], engine.Ht, n_iter, stop_reason, loss, data_loss,
+                        history, beta, record.name)
 
 
 # nmf() options that the Dask path does not have, with the value that means "not used"

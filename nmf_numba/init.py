@@ -10,23 +10,10 @@ without densifying it.
 import numpy as np
 
 from . import _validation
-from ._sklearn import check_random_state, randomized_svd
+from ._random import as_rng, svd_seed
+from ._sklearn import randomized_svd
 
 __all__ = ["initialize"]
-
-
-def _rng(random_state):
-    """A RandomState or Generator from None / int / RandomState / Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return check_random_state(random_state)
-
-
-def _svd_seed(random_state):
-    """randomized_svd takes None, an int or a RandomState; a Generator gives it an int seed."""
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(np.iinfo(np.int32).max))
-    return random_state
 
 
 def _mean(X):
@@ -42,7 +29,7 @@ def _random(X, k, rng):
 
 def _nndsvd(X, k, random_state, eps=1e-6):
     """Boutsidis & Gallopoulos (2008): the positive parts of the leading singular triplets."""
-    U, S, V = randomized_svd(X, k, random_state=_svd_seed(random_state))
+    U, S, V = randomized_svd(X, k, random_state=svd_seed(random_state))
     W = np.zeros((X.shape[0], k), dtype=np.float64)
     H = np.zeros((k, X.shape[1]), dtype=np.float64)
     W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
@@ -96,7 +83,7 @@ def _initialize(X, k, init, random_state):
     if init == "auto":
         init = "nndsvda" if k <= min(m, n) else "random"
     if init == "random":
-        return _random(X, k, _rng(random_state))
+        return _random(X, k, as_rng(random_state))
     if k > min(m, n):
         raise ValueError(
             f"init={init!r} needs n_components <= min(n_samples, n_features) = {min(m, n)}, "
@@ -109,7 +96,7 @@ def _initialize(X, k, init, random_state):
         W[W == 0] = avg
         H[H == 0] = avg
     elif init == "nndsvdar":
-        rng = _rng(random_state)
+        rng = as_rng(random_state)
         avg = _mean(X)
         W[W == 0] = np.abs(avg * rng.standard_normal(size=int(np.sum(W == 0))) / 100)
         H[H == 0] = np.abs(avg * rng.standard_normal(size=int(np.sum(H == 0))) / 100)

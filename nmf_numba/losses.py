@@ -14,19 +14,12 @@ epsilon, exactly as scikit-learn does, so the numbers can be compared with it di
 
 import numpy as np
 
-__all__ = ["EPSILON", "beta_loss_to_float", "divergence"]
+__all__ = ["EPSILON", "BETA_LOSSES", "divergence", "frobenius_from_parts"]
 
 # scikit-learn's guard against division by zero and negative powers of zero (for every dtype).
 EPSILON = float(np.finfo(np.float32).eps)
 
 BETA_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
-
-
-def beta_loss_to_float(beta_loss):
-    """Map a β-loss name or number to the float β (no validation; see ``_validation``)."""
-    if isinstance(beta_loss, str):
-        return BETA_LOSSES[beta_loss]
-    return float(beta_loss)
 
 
 def divergence(op, A, B, beta):
@@ -41,3 +34,15 @@ def divergence(op, A, B, beta):
     else:
         value = (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))
     return max(value, 0.0)  # a divergence is >= 0; rounding can leave a tiny negative
+
+
+def frobenius_from_parts(sq_norm_x, A, XB, G):
+    """``‖X − A Bᵀ‖²`` from ``‖X‖²``, ``XB = X B`` and ``G = BᵀB`` in O(rows·k²), float64.
+
+    The loop's cheap estimate (the products are the ones the update just used).  It cancels
+    down to the residual, so it is only good to about ``eps(dtype)·‖X‖²``: enough for the
+    stopping rule; the final loss is computed by ``residual_sq`` instead."""
+    A64 = A.astype(np.float64, copy=False)
+    cross = np.vdot(A64, XB.astype(np.float64, copy=False))
+    model = np.vdot(A64.T @ A64, G.astype(np.float64, copy=False))
+    return max(sq_norm_x - 2.0 * cross + model, 0.0)

@@ -1,271 +1,165 @@
-"""The orchestration: ``nmf()`` validates, initialises, owns the iteration loop and the stopping
-rules, and calls one solver half-step per factor per iteration."""
+"""``nmf()`` and ``transform()``: validate once into a description of the fit, initialise, run
+the loop of :mod:`nmf_numba._loop`, build the result."""
 
-import contextlib
 import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validation
-from ._sklearn import check_random_state, convergence_warning
-from ._data import CsrOp, Data, DenseOp, _frobenius_from_parts, observed_matrix, thread_limits
+from . import _validation, solvers
+from ._data import CsrOp, Data, DenseOp, observed_matrix
+from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
+                    progress_bar, run, smoothing_matrix, warn_if_max_iter)
+from ._random import as_rng, draw_seeds
+from ._threads import fit_threads
 from .distributed import is_dask_array
 from .init import _initialize, check_n_components
-from .losses import divergence
-from .solvers import blas_bound, make_step, pgrad_sq_at
-from .solvers._common import Graph, Penalty
+from .losses import divergence, frobenius_from_parts
+from .solvers import StepOptions, pgrad_sq_at
+from .solvers._common import Graph, Penalty, scaled_penalties
 
 __all__ = ["nmf", "transform", "NMFResult", "IterationInfo"]
 
-# The tol rule compares objectives _TOL_WINDOW iterations apart (scikit-learn's MU rule), so its
-# meaning does not depend on how often the objective is evaluated.  For beta = 2 the objective is
-# a by-product of the update and is evaluated (recorded, passed to the callback) every iteration;
-# for beta != 2 it costs about as much as an update (the model must be formed at every stored
-# entry), so it is evaluated only every _TOL_WINDOW iterations.
-_TOL_WINDOW = 10
-
 
 @dataclass
-class NMFResult:
-    """What :func:`nmf` returns.
+class _Fit:
+    """A validated fit: what it minimises (data, β, penalties, nsNMF's S), with which solver,
+    from which start, and when it stops.
 
-    Attributes
-    ----------
-    W : ndarray (n_samples, n_components)
-    H : ndarray (n_components, n_features)
-    n_iter : int
-        Iterations run (one iteration updates W, then H).
-    converged : bool
-        True when the ``tol`` rule stopped the run.
-    stop_reason : str
-        Which rule stopped the run: "tol", "max_iter", "time_limit" or "callback".
-    S, W_smoothed, reconstruct()
-        nsNMF (``smoothness=θ > 0``): the model is ``W S H``; these give ``S``, ``W S`` and the
-        model.  Every function of :mod:`nmf_numba.metrics` takes the result (``metric(X, res)``)
-        and uses ``W S H``.
-    loss : float
-        Final objective: the data term plus every penalty.
-    data_loss : float
-        The data term: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
-    reconstruction_err : float
-        ``sqrt(2 · data_loss)``: scikit-learn's ``reconstruction_err_`` (the Frobenius norm of
-        the residual for β = 2).
-    history : dict of equal-length ndarrays
-        "iteration", "time" (seconds since the call started) and "objective", one entry per
-        objective check, starting with the initialisation (iteration 0); with
-        ``stop="pgrad"`` also "pgrad", the relative projected-gradient norm.
-    beta : float
-    solver : str
-    """
-
-    W: np.ndarray
-    H: np.ndarray
-    n_iter: int
-    converged: bool
-    stop_reason: str
-    loss: float
-    data_loss: float
-    reconstruction_err: float
-    history: dict = field(repr=False)
-    beta: float = 2.0
-    solver: str = "cd"
-    smoothness: float = 0.0
-    """nsNMF's θ."""
-    run_losses: np.ndarray = None
-    """Final objective of every run (``n_init`` of them); the result is run ``best_run``."""
-    best_run: int = 0
-
-    def labels(self):
-        """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
-        out = np.argmax(self.W, axis=1)
-        out[~np.any(self.W > 0, axis=1)] = -1
-        return out
-
-    @property
-    def S(self):
-        """nsNMF's smoothing matrix ``(1 − θ) I + (θ/k) 𝟙𝟙ᵀ`` (the identity for θ = 0)."""
-        k = self.W.shape[1]
-        theta = self.smoothness
-        return _smoothing_matrix(k, theta, self.W.dtype)
-
-    @property
-    def W_smoothed(self):
-        """``W S``: the factor the model multiplies with H (``W`` itself for θ = 0)."""
-        return self.W if self.smoothness == 0 else self.W @ self.S
-
-    def reconstruct(self):
-        """The model ``W S H`` (``W H`` for θ = 0) as a dense array."""
-        return self.W_smoothed @ self.H
-
-
-def _smoothing_matrix(k, theta, dtype):
-    S = np.full((k, k), theta / k)
-    S[np.diag_indices(k)] += 1.0 - theta
-    return S.astype(dtype)
-
-
-@dataclass
-class IterationInfo:
-    """Passed to ``callback`` after each objective check.  ``W`` and ``H`` are copies."""
-
-    iteration: int
-    elapsed: float
-    objective: float
-    W: np.ndarray
-    H: np.ndarray
-
-
-class _NoProgress(contextlib.nullcontext):
-    def __enter__(self):
-        return self
-
-    def update(self, n):
-        pass
-
-    def set_postfix(self, *args, **kwargs):
-        pass
-
-
-def _progress_bar(verbose, max_iter, solver):
-    """A tqdm bar showing the iteration and the objective, or a stand-in that does nothing."""
-    if not verbose:
-        return _NoProgress()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=max_iter, desc=f"nmf[{solver}]", unit="it")
-
-
-def _finite(f, n_iter, data):
-    """The objective, or a FloatingPointError that says what to do (never a silent NaN/inf)."""
-    if np.isfinite(f):
-        return f
-    raise FloatingPointError(
-        f"The objective became {f} at iteration {n_iter}: the magnitude of X (max "
-        f"{data.max_abs:g}) overflows {data.dtype} arithmetic in the products W H. Rescale X "
-        "(e.g. X / X.max()) or use float64."
-    )
-
-
-@dataclass
-class _Problem:
-    """What a fit minimises: ``D_β(X | W S H)`` plus a penalty on each factor, where ``S`` is
-    nsNMF's smoothing matrix (None: the identity).
-
-    With ``S`` the W-step sees ``B = (S H)ᵀ = Hᵀ S`` and the H-step ``B = W S``: every solver's
-    half-step is unchanged, only the fixed factor it is given."""
+    The objective is ``D_β(X | W S H)`` plus a penalty on each factor (``S`` None: the
+    identity).  With ``S`` the W-step sees ``B = (S H)ᵀ = Hᵀ S`` and the H-step ``B = W S``:
+    every solver's half-step is unchanged, only the fixed factor it is given."""
 
     data: Data
+    init_data: object  # what the initialisation sees: X, or its observed entries
     beta: float
+    solver: solvers.Solver
+    k: int
+    init: object
     penalty_W: Penalty
     penalty_H: Penalty
-    S: object = None
+    S: object
+    smoothness: float
+    stop: str
+    tol: float
+    max_iter: int
+    time_limit: object
+    callback: object
+    n_init: int
+    random_state: object
+    shuffle: bool
+    verbose: bool
 
     def smoothed(self, A):
         return A if self.S is None else np.dot(A, self.S)
 
-    def data_term(self, W, Ht, parts=None):
-        """``D_β(X | W S H)``; from a least-squares H-step's products when given (O(n·k²))."""
+    def terms(self, W, Ht, parts=None):
+        """``(data term, objective)``; the data term from a least-squares H-step's products
+        when given (O(n·k²))."""
         if parts is not None:
             XtB, BtB = parts
-            return 0.5 * _frobenius_from_parts(self.data.sq_norm, Ht, XtB, BtB)
-        return divergence(self.data.X_op, W, self.smoothed(Ht), self.beta)
-
-    def objective(self, W, Ht, parts=None):
-        return self.terms(W, Ht, parts)[1]
-
-    def terms(self, W, Ht, parts=None):
-        """``(data term, objective)``."""
-        data_term = self.data_term(W, Ht, parts)
+            data_term = 0.5 * frobenius_from_parts(self.data.sq_norm, Ht, XtB, BtB)
+        else:
+            data_term = divergence(self.data.X_op, W, self.smoothed(Ht), self.beta)
         return data_term, data_term + self.penalty_W.value(W) + self.penalty_H.value(Ht)
 
-    def pgrad_sq(self, W, Ht):
-        X_op, Xt_op = self.data.X_op, self.data.Xt_op
-        return pgrad_sq_at(X_op, W, self.smoothed(Ht), self.beta, self.penalty_W) + pgrad_sq_at(
-            Xt_op, Ht, self.smoothed(W), self.beta, self.penalty_H
-        )
+    def restarts(self):
+        """``(init, random_state)`` of each of the ``n_init`` runs.
 
-    def iteration(self, step, W, Ht):
-        """One W half-step then one H half-step (in place); their ``HalfStep``s."""
-        w_step = step(self.data.X_op, W, self.smoothed(Ht), penalty=self.penalty_W)
-        h_step = step(self.data.Xt_op, Ht, self.smoothed(W), penalty=self.penalty_H)
+        The first run uses ``init`` and ``random_state`` as given (so ``n_init=1`` is one
+        plain run).  Later runs draw their seeds from ``random_state``; they use ``init`` again
+        when it is randomised ("random", "nndsvdar"), and "random" when it is deterministic
+        ("nndsvd", "nndsvda", a custom ``(W0, H0)``; "auto" resolves to one of these), which
+        would only repeat the first run."""
+        plan = [(self.init, self.random_state)]
+        if self.n_init > 1:
+            randomised = isinstance(self.init, str) and self.init in ("random", "nndsvdar")
+            later = self.init if randomised else "random"
+            plan += [(later, int(seed)) for seed in draw_seeds(self.random_state,
+                                                                 self.n_init - 1)]
+        return plan
+
+
+class _Run:
+    """The engine of one run on one machine (see :mod:`nmf_numba._loop`): the factors, kept
+    tall (``W`` m×k, ``Ht = Hᵀ`` n×k), and a half-step per factor."""
+
+    def __init__(self, fit, W, Ht, rng):
+        self.fit, self.W, self.Ht = fit, W, Ht
+        options = StepOptions(fit.beta, fit.stop == "pgrad", rng)
+        self.step_W = fit.solver.new_step(options)
+        self.step_H = fit.solver.new_step(options)
+        self.max_abs, self.dtype = fit.data.max_abs, fit.data.dtype
+
+    def iteration(self):
+        fit, W, Ht = self.fit, self.W, self.Ht
+        w_step = self.step_W(fit.data.X_op, W, fit.smoothed(Ht), fit.penalty_W)
+        h_step = self.step_H(fit.data.Xt_op, Ht, fit.smoothed(W), fit.penalty_H)
         return w_step, h_step
 
+    def terms(self, h_step):
+        return self.fit.terms(self.W, self.Ht, None if h_step is None else h_step.products)
 
-def _record(history, progress, n_iter, elapsed, f):
-    """Add one objective check to ``history`` and show it on the progress bar."""
-    history["iteration"].append(n_iter)
-    history["time"].append(elapsed)
-    history["objective"].append(f)
-    progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+    def pgrad_sq(self):
+        fit, W, Ht = self.fit, self.W, self.Ht
+        return (pgrad_sq_at(fit.data.X_op, W, fit.smoothed(Ht), fit.beta, fit.penalty_W)
+                + pgrad_sq_at(fit.data.Xt_op, Ht, fit.smoothed(W), fit.beta, fit.penalty_H))
+
+    def factors(self):
+        return self.W.copy(), self.Ht.T.copy()
 
 
-def _iterate(problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress, t_start):
-    """The iteration loop: one half-step for W and one for H per iteration, objective checks,
-    stopping rules.  Updates W and Ht in place; returns (n_iter, stop_reason, history)."""
-    data = problem.data
-    check_every = 1 if problem.beta == 2 else _TOL_WINDOW
+def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, alpha_W,
+              alpha_H, l1_ratio, graph, graph_reg, smoothness, n_init, mask, missing,
+              time_limit, callback, random_state, shuffle, verbose):
+    """Every argument of :func:`nmf` checked once, into a :class:`_Fit`."""
+    X, nan_observed = _validation.check_data_with_nan(X)
+    observed = _validation.check_observed(X, nan_observed, mask, missing)
+    beta = _validation.check_beta_loss(beta_loss)
+    if not isinstance(stop, str) or stop not in STOPS:
+        raise ValueError(f"Invalid stop {stop!r}: use one of {list(STOPS)}.")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
+    record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
+                           graph=graph is not None and graph_reg != 0, shuffle=shuffle)
+    if observed is not None:  # only the observed entries count from here on
+        X_fit = observed_matrix(X, None if observed is True else observed)
+        _validation.check_zeros_for_beta(X_fit.data.reshape(1, -1), beta)
+    else:
+        X_fit = X
+        _validation.check_zeros_for_beta(X, beta)
+    max_iter = _validation.check_int(max_iter, "max_iter", 1)
+    tol = _validation.check_real(tol, "tol", 0.0)
+    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True,
+                                        strict=True)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
+    graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
+    affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
+    if affinity is not None and stop == "pgrad" and beta != 2:
+        raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
+    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0,
+                                               np.nextafter(1, 0))
+    n_init = _validation.check_int(n_init, "n_init", 1)
+    as_rng(random_state)  # the one random_state rule: its error now, not after the data work
+    k = check_n_components(n_components, X, init)
 
-    data_init, f_init = problem.terms(W, Ht)
-    f_init = _finite(f_init, 0, data)
-    history = {"iteration": [0], "time": [time.perf_counter() - t_start], "objective": [f_init]}
-    if stop == "pgrad":
-        pgrad_init = np.sqrt(problem.pgrad_sq(W, Ht))
-        history["pgrad"] = [1.0]
-    progress.set_postfix(objective=f"{f_init:.6g}", refresh=False)
-    if f_init == 0.0 or (stop == "pgrad" and pgrad_init == 0.0):  # nothing to improve
-        return 0, "tol", history
-
-    f_prev = f_init
-    # stop="sklearn": scikit-learn's rules (its cd's violation, or its MU rule on the error)
-    error_init = error_prev = np.sqrt(2.0 * max(data_init, 0.0))
-    violation_init = None
-    stop_reason = "max_iter"
-    n_iter = 0
-    while stop_reason == "max_iter" and n_iter < max_iter:
-        w_step, h_step = problem.iteration(step, W, Ht)
-        n_iter += 1
-        progress.update(1)
-        elapsed = time.perf_counter() - t_start
-        out_of_time = time_limit is not None and elapsed >= time_limit
-        violation = None
-        if stop == "sklearn" and w_step.violation is not None:
-            violation = w_step.violation + h_step.violation
-            violation_init = violation if violation_init is None else violation_init
-        if (n_iter % check_every and n_iter < max_iter and not out_of_time
-                and not (violation is not None and tol > 0)):
-            continue
-
-        data_term, f = problem.terms(W, Ht, h_step.products)
-        f = _finite(f, n_iter, data)
-        elapsed = time.perf_counter() - t_start
-        _record(history, progress, n_iter, elapsed, f)
-        if stop == "pgrad":
-            pgrad = np.sqrt(w_step.pgrad_sq + h_step.pgrad_sq) / pgrad_init
-            history["pgrad"].append(pgrad)
-            converged = pgrad < tol
-        elif violation is not None:
-            converged = violation_init == 0 or violation <= tol * violation_init
-        elif stop == "sklearn":
-            error = np.sqrt(2.0 * max(data_term, 0.0))
-            converged = n_iter % _TOL_WINDOW == 0 and (error_prev - error) / error_init < tol
-            if n_iter % _TOL_WINDOW == 0:
-                error_prev = error
-        else:
-            converged = n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol
-        if callback is not None and callback(
-            IterationInfo(n_iter, elapsed, f, W.copy(), Ht.T.copy())
-        ):
-            stop_reason = "callback"
-        elif converged and (tol > 0 or violation_init == 0):
-            stop_reason = "tol"
-        elif out_of_time:
-            stop_reason = "time_limit"
-        if n_iter % _TOL_WINDOW == 0:
-            f_prev = f
-    return n_iter, stop_reason, history
+    data = Data(X_fit, observed_only=observed is not None)
+    _validation.check_magnitude(data.max_abs, data.sq_norm)
+    graph_term = None
+    if affinity is not None:
+        graph_term = Graph(affinity, np.asarray(affinity.sum(axis=1)).ravel(), graph_reg, beta)
+    penalty_W, penalty_H = scaled_penalties(X.shape, alpha_W, alpha_H, l1_ratio, graph_term)
+    return _Fit(
+        data=data, init_data=X_fit, beta=beta, solver=record, k=k, init=init,
+        penalty_W=penalty_W, penalty_H=penalty_H,
+        S=smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
+        smoothness=smoothness, stop=stop, tol=tol, max_iter=max_iter, time_limit=time_limit,
+        callback=callback, n_init=n_init, random_state=random_state, shuffle=bool(shuffle),
+        verbose=verbose,
+    )
 
 
 def nmf(
@@ -312,7 +206,8 @@ def nmf(
         2011) (β = 2).  "pgd": alternating projected gradient (Lin 2007) (β = 2).
         "newton-cd": cyclic coordinate descent with one-variable Newton steps (Hsieh & Dhillon
         2011) (β = 1).  "auto": the fastest to a tight tolerance in the README's benchmarks
-        for the β and the input format (see :func:`nmf_numba.solvers.auto_solver`).
+        for the β and the input format (see :func:`nmf_numba.solvers.auto_solver`).  Solvers
+        registered with :func:`nmf_numba.solvers.register` are accepted too.
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar"} or tuple (W0, H0)
         Initialisation; see :func:`nmf_numba.init.initialize`.  W0/H0 are copied, never modified.
     max_iter : int
@@ -379,7 +274,8 @@ def nmf(
     callback : callable or None
         ``callback(info: IterationInfo)`` after every objective check; returning True stops.
     random_state : None, int, numpy RandomState or Generator
-        Seeds the "random" and "nndsvd*" initialisations, and ``shuffle``'s order.
+        Seeds the "random" and "nndsvd*" initialisations, the restarts' seeds and
+        ``shuffle``'s order (the package's one rule: :mod:`nmf_numba._random`).
     shuffle : bool
         "cd" only: visit the components in a random order in each sweep (scikit-learn's
         ``shuffle``; for an int ``random_state`` the same orders as scikit-learn).
@@ -390,149 +286,43 @@ def nmf(
     -------
     NMFResult
     """
-    if is_dask_array(X):  # the same solvers, with the work on X's blocks done by Dask
+    options = dict(
+        beta_loss=beta_loss, solver=solver, init=init, max_iter=max_iter, tol=tol, stop=stop,
+        alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph, graph_reg=graph_reg,
+        smoothness=smoothness, n_init=n_init, mask=mask, missing=missing, time_limit=time_limit,
+        callback=callback, random_state=random_state, shuffle=shuffle, verbose=verbose,
+    )
+    if is_dask_array(X):  # the same solvers and loop, with the work on X's blocks done by Dask
         from .distributed import nmf as dask_nmf
 
-        return dask_nmf(
-            X, n_components, beta_loss=beta_loss, solver=solver, init=init, max_iter=max_iter,
-            tol=tol, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
-            time_limit=time_limit, callback=callback, random_state=random_state,
-            verbose=verbose, stop=stop, graph=graph, graph_reg=graph_reg,
-            smoothness=smoothness, n_init=n_init, mask=mask, missing=missing, shuffle=shuffle,
-        )
+        return dask_nmf(X, n_components, **options)
     t_start = time.perf_counter()
-    X, nan_observed = _validation.check_data_with_nan(X)
-    observed = _validation.check_observed(X, nan_observed, mask, missing)
-    beta = _validation.check_beta_loss(beta_loss)
-    has_graph = graph is not None and graph_reg != 0
-    if observed is not None and isinstance(solver, str) and solver == "auto":
-        solver = "cd" if beta == 2 else "mu"
-    solver = _validation.check_solver(solver, beta, sp.issparse(X), graph=has_graph)
-    if observed is not None:
-        _validation.check_solver_for_mask(solver, beta, has_graph)
-    if not isinstance(stop, str) or stop not in ("objective", "pgrad", "sklearn"):
-        raise ValueError(f"Invalid stop {stop!r}: use 'objective', 'pgrad' or 'sklearn'.")
-    if observed is not None:  # only the observed entries count from here on
-        observations = observed_matrix(X, None if observed is True else observed)
-        _validation.check_zeros_for_beta(observations.data.reshape(1, -1), beta)
-    else:
-        _validation.check_zeros_for_beta(X, beta)
-    max_iter = _validation.check_int(max_iter, "max_iter", 1)
-    tol = _validation.check_real(tol, "tol", 0.0)
-    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True, strict=True)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {callback!r}.")
-    alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
-    graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
-    affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
-    _validation.check_solver_for_graph(solver, beta, affinity is not None, stop)
-    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
-    n_init = _validation.check_int(n_init, "n_init", 1)
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
-    if shuffle and solver != "cd":
-        raise ValueError(f"shuffle=True needs solver='cd' (a random component order in each "
-                         f"coordinate-descent sweep); solver={solver!r} has no such order.")
-    k = check_n_components(n_components, X, init)
-
-    data = Data(observations, observed_only=True) if observed is not None else Data(X)
-    _validation.check_magnitude(data.max_abs, data.sq_norm)
-
-    m, n = X.shape
-    graph_term = None
-    if affinity is not None:
-        degrees = np.asarray(affinity.sum(axis=1)).ravel()
-        graph_term = Graph(affinity, degrees, graph_reg, beta)
-    problem = _Problem(
-        data,
-        beta,
-        penalty_W=Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n, graph_term),
-        penalty_H=Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m),
-        S=_smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
-    )
-    best, run_losses = None, []
-    for run, (run_init, run_seed) in enumerate(_restart_plan(init, random_state, n_init)):
-        if run > 0 and time_limit is not None and time.perf_counter() - t_start >= time_limit:
+    fit = _validate(X, n_components, **options)                      # 1. validate
+    runs = []
+    for init_r, seed_r in fit.restarts():
+        if runs and fit.time_limit is not None and time.perf_counter() - t_start >= fit.time_limit:
             break  # the time limit covers every restart
-        # with missing values the initialisation sees the observations only (missing = 0)
-        W0, H0 = _initialize(X if observed is None else observations, k, run_init, run_seed)
-        W = np.ascontiguousarray(W0, dtype=X.dtype)
-        Ht = np.ascontiguousarray(H0.T, dtype=X.dtype)
-        shuffle_rng = check_random_state(run_seed) if shuffle else None
-        step = make_step(solver, beta, stop == "pgrad", shuffle_rng)  # fresh state per run
-        with data.thread_limits(blas_bound(solver, beta)), _progress_bar(verbose, max_iter, solver) as progress:
-            n_iter, stop_reason, history = _iterate(
-                problem, W, Ht, step, stop, max_iter, tol, time_limit, callback, progress,
-                t_start,
-            )
-            data_loss = _finite(problem.data_term(W, Ht), n_iter, data)
-            loss = data_loss + problem.penalty_W.value(W) + problem.penalty_H.value(Ht)
-        run_losses.append(loss)
-        if best is None or loss < best[0]:
-            best = (loss, data_loss, W, Ht, n_iter, stop_reason, history, run)
-    loss, data_loss, W, Ht, n_iter, stop_reason, history, best_run = best
-
-    _warn_if_max_iter(stop_reason, max_iter, tol, stop)
-    return _result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver,
-                   smoothness, run_losses, best_run)
+        W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)    # 2. initialise
+        runs.append(_run_once(fit, W0, H0, seed_r, t_start))         # 3. iterate
+    losses = [r[0] for r in runs]
+    best = int(np.argmin(losses))  # the first of equal losses
+    loss, data_loss, W, Ht, n_iter, stop_reason, history = runs[best]
+    warn_if_max_iter(stop_reason, fit.max_iter, fit.tol, fit.stop)
+    return build_result(W, Ht, n_iter, stop_reason, loss, data_loss, history,  # 4. result
+                        fit.beta, fit.solver.name, fit.smoothness, losses, best)
 
 
-def _warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
-    """scikit-learn's ConvergenceWarning when a run with a tolerance ended on max_iter
-    (``stacklevel`` 3: the caller of the function that calls this one)."""
-    if stop_reason == "max_iter" and tol > 0:
-        warnings.warn(
-            f"Maximum number of iterations {max_iter} reached before the "
-            + ("relative projected gradient" if stop == "pgrad" else "objective's relative decrease")
-            + f" fell below tol={tol:g}. Increase max_iter or tol to silence this.",
-            convergence_warning(),
-            stacklevel=stacklevel,
-        )
-
-
-def _result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver, smoothness=0.0,
-            run_losses=None, best_run=0):
-    """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
-    return NMFResult(
-        W=W,
-        H=np.ascontiguousarray(Ht.T),
-        n_iter=n_iter,
-        converged=stop_reason == "tol",
-        stop_reason=stop_reason,
-        loss=loss,
-        data_loss=data_loss,
-        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
-        history={key: np.asarray(val) for key, val in history.items()},
-        beta=beta,
-        solver=solver,
-        smoothness=smoothness,
-        run_losses=np.asarray([loss] if run_losses is None else run_losses),
-        best_run=best_run,
-    )
-
-
-def _restart_plan(init, random_state, n_init):
-    """``(init, random_state)`` of each of the ``n_init`` runs.
-
-    The first run uses ``init`` and ``random_state`` as given (so ``n_init=1`` is one plain
-    run).  Later runs draw their seeds from ``random_state``; they use ``init`` again when it is
-    randomised ("random", "nndsvdar"), and "random" when it is deterministic ("nndsvd",
-    "nndsvda", a custom ``(W0, H0)``; "auto" resolves to one of these), which would only repeat
-    the first run.
-    """
-    plan = [(init, random_state)]
-    if n_init > 1:
-        rng = check_random_state(random_state)
-        randomised = isinstance(init, str) and init in ("random", "nndsvdar")
-        later = init if randomised else "random"
-        seeds = rng.randint(np.iinfo(np.int32).max, size=n_init - 1)
-        plan += [(later, int(seed)) for seed in seeds]
-    return plan
-
-
-# What transform() runs for solver="auto": the W-subproblem with H fixed is convex for β ∈ [1, 2],
-# and these solve it fastest (anls exactly, in one step).
-_TRANSFORM_AUTO = {2.0: "anls", 1.0: "newton-cd"}
+def _run_once(fit, W0, H0, seed, t_start):
+    """One run from ``(W0, H0)``: ``(loss, data_loss, W, Hᵀ, n_iter, stop_reason, history)``."""
+    W = np.ascontiguousarray(W0, dtype=fit.data.dtype)
+    Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
+    engine = _Run(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
+    rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
+    data = fit.data
+    with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \
+            progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
+        n_iter, reason, history, data_loss, loss = run(engine, rule, fit.max_iter, progress)
+    return loss, data_loss, W, Ht, n_iter, reason, history
 
 
 def transform(
@@ -590,14 +380,9 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
     beta = _validation.check_beta_loss(beta_loss)
-    if isinstance(solver, str) and solver == "auto":
-        if observed is not None:
-            solver = "cd" if beta == 2 else "mu"
-        else:
-            solver = _TRANSFORM_AUTO.get(beta, "mu")
-    solver = _validation.check_solver(solver, beta, sp.issparse(X))
+    record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
+                           transform=True)
     if observed is not None:
-        _validation.check_solver_for_mask(solver, beta, False)
         op = Data(observed_matrix(X, None if observed is True else observed),
                   observed_only=True).X_op
         _validation.check_zeros_for_beta(op.X.data.reshape(1, -1), beta)
@@ -617,8 +402,8 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     n_samples, n_features = X.shape
     B = np.ascontiguousarray(H.T)
     if smoothness:
-        B = np.ascontiguousarray(B @ _smoothing_matrix(k, smoothness, X.dtype))
-    penalty = Penalty(alpha_W * l1_ratio * n_features, alpha_W * (1.0 - l1_ratio) * n_features)
+        B = np.ascontiguousarray(B @ smoothing_matrix(k, smoothness, X.dtype))
+    penalty, _ = scaled_penalties(X.shape, alpha_W, 0.0, l1_ratio)
     # the mean of the (observed) entries
     n_entries = op.n_stored if observed is not None else n_samples * n_features
     mean = op.X.sum(dtype=np.float64) / n_entries if n_entries else 0.0
@@ -630,27 +415,27 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     def objective():
         return divergence(op, W, B, beta) + penalty.value(W)
 
-    if solver == "anls":
+    if record.exact:
         max_iter = 1  # each step solves the subproblem exactly, from any start
-    step = make_step(solver, beta)
-    with thread_limits(sp.issparse(X), blas_bound(solver, beta), op.n_stored):
+    step = record.new_step(StepOptions(beta))
+    with fit_threads(sp.issparse(X), record.blas_bound(beta), op.n_stored):
         if rule == "w_change":
             W_prev = W.copy()
             for n_iter in range(1, max_iter + 1):
-                step(op, W, B, penalty=penalty)
+                step(op, W, B, penalty)
                 if tol > 0 and np.linalg.norm(W - W_prev) <= tol * np.linalg.norm(W):
                     break
                 W_prev[:] = W
             return W, n_iter
         f_init = f_prev = objective()
         for n_iter in range(1, max_iter + 1):
-            step(op, W, B, penalty=penalty)
-            if n_iter % _TOL_WINDOW == 0 or n_iter == max_iter:
+            step(op, W, B, penalty)
+            if n_iter % TOL_WINDOW == 0 or n_iter == max_iter:
                 f = objective()
                 if not np.isfinite(f):
                     raise FloatingPointError(
                         f"transform: the objective became {f}; rescale X or use float64.")
-                if f_init == 0 or (n_iter % _TOL_WINDOW == 0 and (f_prev - f) / f_init < tol):
+                if f_init == 0 or (n_iter % TOL_WINDOW == 0 and (f_prev - f) / f_init < tol):
                     break
                 f_prev = f
     return W, n_iter

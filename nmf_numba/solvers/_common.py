@@ -1,11 +1,86 @@
-"""What every half-step takes and returns: the penalty on the factor it updates, its
-by-products, and the projected gradient used by ``stop="pgrad"``."""
+"""What every solver declares, and what every half-step takes and returns: the solver's record,
+the penalty on the factor it updates, its by-products, and the projected gradient used by
+``stop="pgrad"``."""
 
-from typing import NamedTuple, Optional
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 from ..losses import EPSILON
+
+
+def every_beta(beta):
+    return True
+
+
+def frobenius_only(beta):
+    return beta == 2
+
+
+FROBENIUS_WORDS = "only beta_loss='frobenius' (beta=2)"
+
+
+def _never(beta):
+    return False
+
+
+class StepOptions(NamedTuple):
+    """What a half-step is made with: the β of the loss, whether it reports the projected
+    gradient (``stop="pgrad"``), and a random generator for solvers that draw (``shuffle``;
+    None: no shuffling)."""
+
+    beta: float
+    pgrad: bool = False
+    rng: object = None
+
+
+@dataclass(frozen=True)
+class Solver:
+    """One solver's record (see :mod:`nmf_numba.solvers`).
+
+    name, summary
+        What users pass as ``solver=``; one line for the README's table and the command line.
+    new_step
+        ``new_step(StepOptions) -> step`` with ``step(op, A, B, penalty) -> HalfStep``; called
+        once per factor per fit, so a step may keep state between its calls.
+    supports_beta, beta_words
+        Which β the solver minimises, and the same in words for error messages.
+    observed_beta
+        Which β it supports on observed-only data (a mask, NaN entries,
+        ``missing="unobserved"``); None: no missing values.
+    graph_betas
+        The β for which it takes a graph penalty (GNMF); empty: none.
+    shuffle
+        Whether it supports ``shuffle=True`` (a random component order per sweep).
+    blas_bound
+        ``blas_bound(β)``: whether its dense half-step's time is in the two BLAS products
+        rather than in Numba kernels (the thread policy of :mod:`nmf_numba._threads`).
+    from_products
+        ``from_products(A, XB, G, penalty, n_sweeps)``: the β = 2 half-step from the products
+        ``X_op B`` and ``BᵀB``, which the Dask path forms as sums over row blocks.
+    exact
+        Whether one half-step solves its subproblem exactly (``transform`` then runs one).
+    dask_betas
+        ``dask_betas(β)``: the β for which the Dask path runs it (β ≠ 2 on Dask: the MU
+        numerator and denominator are reduced, so only "mu").
+
+    Every solver supports L1/L2 penalties and nsNMF's smoothing (they change the numbers a
+    half-step is given, not the half-step).
+    """
+
+    name: str
+    summary: str
+    new_step: Callable
+    supports_beta: Callable = every_beta
+    beta_words: str = "every beta_loss"
+    observed_beta: Optional[Callable] = None
+    graph_betas: tuple = ()
+    shuffle: bool = False
+    blas_bound: Callable = _never
+    exact: bool = False
+    from_products: Optional[Callable] = None
+    dask_betas: Callable = field(default=_never)
 
 
 class Graph(NamedTuple):
@@ -81,6 +156,15 @@ class Penalty(NamedTuple):
 
 
 NO_PENALTY = Penalty()
+
+
+def scaled_penalties(shape, alpha_W, alpha_H, l1_ratio, graph=None):
+    """The penalties on W and H of an m×n fit, with scikit-learn's scaling: ``alpha_W`` times
+    ``n_features`` for W, ``alpha_H`` times ``n_samples`` for H, split by ``l1_ratio`` into
+    L1 and L2 (the graph term, if any, joins W's)."""
+    m, n = shape
+    return (Penalty(alpha_W * l1_ratio * n, alpha_W * (1.0 - l1_ratio) * n, graph),
+            Penalty(alpha_H * l1_ratio * m, alpha_H * (1.0 - l1_ratio) * m))
 
 
 class HalfStep(NamedTuple):

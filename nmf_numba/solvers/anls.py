@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 
 from ..kernels.dense import nnls_rows
-from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
+from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
+                      least_squares_pgrad_sq)
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
@@ -32,3 +33,23 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
             stacklevel=4,
         )
     return HalfStep((XB, G), pgrad_sq)
+
+
+def _new_step(options):
+    pgrad = options.pgrad
+
+    def step(op, A, B, penalty):
+        return update(op, A, B, penalty, pgrad)
+
+    return step
+
+
+SOLVER = Solver(
+    name="anls",
+    summary="alternating exact NNLS by block principal pivoting (Kim & Park 2011), β = 2",
+    new_step=_new_step,
+    supports_beta=frobenius_only,
+    beta_words=FROBENIUS_WORDS,
+    blas_bound=lambda beta: True,
+    exact=True,
+)

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..kernels.dense import hals_sweep
 from ..kernels.graph import hals_graph_sweep
-from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq, pgrad_sq_at
+from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
+                      least_squares_pgrad_sq, pgrad_sq_at)
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
@@ -57,3 +58,31 @@ def observed_update(op, A, B, penalty, pgrad, n_sweeps):
     pgrad_sq = pgrad_sq_at(op, A, B, 2.0, penalty) if pgrad else None
     op.masked_hals(A, B, penalty.l1, penalty.l2, n_sweeps)
     return HalfStep(None, pgrad_sq)
+
+
+def _new_step(options):
+    pgrad, rng = options.pgrad, options.rng
+
+    def step(op, A, B, penalty):
+        return update(op, A, B, penalty, pgrad, rng)
+
+    return step
+
+
+def _from_products(A, XB, G, penalty, n_sweeps):
+    update_from_products(A, XB, G, penalty)
+
+
+SOLVER = Solver(
+    name="cd",
+    summary="coordinate descent / HALS, one sweep per half-step (scikit-learn's cd), β = 2",
+    new_step=_new_step,
+    supports_beta=frobenius_only,
+    beta_words=FROBENIUS_WORDS,
+    observed_beta=frobenius_only,
+    graph_betas=(2.0,),
+    shuffle=True,
+    blas_bound=lambda beta: True,
+    from_products=_from_products,
+    dask_betas=frobenius_only,
+)

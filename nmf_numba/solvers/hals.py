@@ -15,7 +15,8 @@ The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 this is exactly ``c
 import numpy as np
 
 from .cd import observed_update, sweep
-from ._common import NO_PENALTY, HalfStep, least_squares_pgrad_sq
+from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
+                      least_squares_pgrad_sq)
 
 ALPHA = 0.5
 DELTA = 0.1
@@ -53,3 +54,29 @@ def update_from_products(A, XB, G, n_sweeps, penalty=NO_PENALTY, pgrad=False, de
         if first == 0.0 or sweep(A, Gp, XBp, penalty.graph)[0] <= delta * delta * first:
             break
     return HalfStep((XB, G), pgrad_sq)
+
+
+def _new_step(options):
+    pgrad = options.pgrad
+
+    def step(op, A, B, penalty):
+        return update(op, A, B, penalty, pgrad)
+
+    return step
+
+
+def _from_products(A, XB, G, penalty, n_sweeps):
+    update_from_products(A, XB, G, n_sweeps, penalty)
+
+
+SOLVER = Solver(
+    name="hals",
+    summary="accelerated HALS (Gillis & Glineur 2012): repeated sweeps while they pay, β = 2",
+    new_step=_new_step,
+    supports_beta=frobenius_only,
+    beta_words=FROBENIUS_WORDS,
+    observed_beta=frobenius_only,
+    graph_betas=(2.0,),
+    from_products=_from_products,
+    dask_betas=frobenius_only,
+)

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON
-from ._common import NO_PENALTY, HalfStep, projected_sq
+from ._common import NO_PENALTY, HalfStep, Solver, every_beta, projected_sq
 
 _TINY = float(np.finfo(np.float64).eps)
 
@@ -109,3 +109,28 @@ def _graph_kl_solve(A, num, den, graph):
         column = spsolve(system, A[:, r].astype(np.float64) * num[:, r])
         column[column < _TINY] = 0.0  # rounding below zero, and scikit-learn's β ≤ 1 guard
         A[:, r] = column
+
+
+def _new_step(options):
+    beta, pgrad = options.beta, options.pgrad
+
+    def step(op, A, B, penalty):
+        return update(op, A, B, beta, penalty, pgrad)
+
+    return step
+
+
+def _from_products(A, XB, G, penalty, n_sweeps):
+    apply(A, XB, penalty.add_to_denominator(np.dot(A, G), A), 2.0)
+
+
+SOLVER = Solver(
+    name="mu",
+    summary="multiplicative updates (Lee & Seung 2001; Févotte & Idier 2011), every β",
+    new_step=_new_step,
+    observed_beta=every_beta,
+    graph_betas=(1.0, 2.0),
+    blas_bound=lambda beta: beta in (1, 2),
+    from_products=_from_products,
+    dask_betas=every_beta,
+)

@@ -11,7 +11,7 @@ objective is halved (see :mod:`nmf_numba.kernels._newton`), so the objective nev
 """
 
 from ..losses import EPSILON
-from ._common import NO_PENALTY, HalfStep
+from ._common import NO_PENALTY, HalfStep, Solver
 
 # Newton steps per coordinate and sweep.  One step already solves most of each coordinate's
 # subproblem; more steps per visit trade sweeps for passes over the row (see the README's
@@ -27,3 +27,25 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, max_newton=MAX_NEWTON):
     l1, l2 = float(penalty.l1), float(penalty.l2)
     pgrad_sq = op.kl_newton_sweep(A, B, l1, l2, max_newton, EPSILON)
     return HalfStep(None, pgrad_sq if pgrad else None)
+
+
+def _kl_only(beta):
+    return beta == 1
+
+
+def _new_step(options):
+    pgrad = options.pgrad
+
+    def step(op, A, B, penalty):
+        return update(op, A, B, penalty, pgrad)
+
+    return step
+
+
+SOLVER = Solver(
+    name="newton-cd",
+    summary="coordinate descent with one-variable Newton steps (Hsieh & Dhillon 2011), KL",
+    new_step=_new_step,
+    supports_beta=_kl_only,
+    beta_words="only beta_loss='kullback-leibler' (beta=1)",
+)

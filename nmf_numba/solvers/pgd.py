@@ -3,9 +3,9 @@
 Each half-step runs projected-gradient iterations on the convex subproblem
 ``min_{A ≥ 0} ½‖X − A Bᵀ‖²``, whose gradient is ``A G − X B`` with ``G = BᵀB``, until the
 projected gradient's norm falls below the subproblem tolerance.  The step size follows Lin's
-"improved" search: starting from the previous step size ``α``, divide it by ``β = 0.1`` while
+"improved" search: starting from the previous step size ``α``, divide it by ``SHRINK = 0.1`` while
 the sufficient-decrease condition ``(1 − σ)⟨∇, d⟩ + ½⟨d, d G⟩ ≤ 0`` (``σ = 0.01``,
-``d = P[A − α∇] − A``) keeps holding, or multiply it by β until it holds.  The subproblem
+``d = P[A − α∇] − A``) keeps holding, or multiply it by ``SHRINK`` until it holds.  The subproblem
 tolerance starts at ``1e-3`` times the projected-gradient norm at the first call and is divided
 by 10 whenever a subproblem ends after a single iteration (Lin's rule), each factor keeping its
 own tolerance and step size.
@@ -13,10 +13,11 @@ own tolerance and step size.
 
 import numpy as np
 
-from ._common import NO_PENALTY, HalfStep, projected_sq
+from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
+                      projected_sq)
 
 SIGMA = 0.01
-BETA = 0.1
+SHRINK = 0.1  # the step-size factor (Lin's β, not the β-divergence's)
 MAX_INNER = 1000
 MAX_SEARCH = 20
 
@@ -27,57 +28,73 @@ def projected_gradient_norm(A, grad):
 
 
 class PGD:
-    """The solver's state: a step size and a subproblem tolerance per factor (W and H)."""
+    """The half-step of one factor, with its state: the step size and the subproblem
+    tolerance (Lin's rule keeps one of each per factor)."""
 
-    def __init__(self):
-        self.alpha = {}
-        self.tol = {}
+    def __init__(self, pgrad=False):
+        self.pgrad = pgrad
+        self.step_size = 1.0
+        self.tol = None
 
-    def update(self, op, A, B, penalty=NO_PENALTY, pgrad=False):
+    def __call__(self, op, A, B, penalty=NO_PENALTY):
         """Projected-gradient iterations on ``A`` (in place); returns a ``HalfStep``."""
         XB_data = op.times(B)
         G_data = np.dot(B.T, B)
         XB, G = penalty.least_squares(XB_data, G_data)
-        key = id(op)
-        alpha = self.alpha.get(key, 1.0)
+        step_size = self.step_size
         grad = np.dot(A, G) - XB
-        pgrad_sq = projected_sq(A, grad) if pgrad else None
-        if key not in self.tol:
-            self.tol[key] = 1e-3 * projected_gradient_norm(A, grad)
+        pgrad_sq = projected_sq(A, grad) if self.pgrad else None
+        if self.tol is None:
+            self.tol = 1e-3 * projected_gradient_norm(A, grad)
         n_inner = 0
         for n_inner in range(1, MAX_INNER + 1):
-            if projected_gradient_norm(A, grad) <= self.tol[key]:
+            if projected_gradient_norm(A, grad) <= self.tol:
                 break
-            alpha = _search(A, G, grad, alpha)
+            step_size = _search(A, G, grad, step_size)
             grad = np.dot(A, G) - XB
         if n_inner == 1:
-            self.tol[key] *= 0.1
-        self.alpha[key] = alpha
+            self.tol *= 0.1
+        self.step_size = step_size
         return HalfStep((XB_data, G_data), pgrad_sq)
 
 
-def _search(A, G, grad, alpha):
-    """One projected-gradient step on A (in place) with Lin's step-size search; returns α."""
-    def trial(step):
-        new = np.maximum(A - step * grad, 0)
+def _search(A, G, grad, step_size):
+    """One projected-gradient step on A (in place) with Lin's step-size search; returns the
+    step size."""
+    def trial(size):
+        new = np.maximum(A - size * grad, 0)
         d = new - A
         ok = (1 - SIGMA) * np.vdot(grad, d) + 0.5 * np.vdot(np.dot(d, G), d) <= 0
         return new, ok
 
-    new, ok = trial(alpha)
+    new, ok = trial(step_size)
     if ok:  # grow the step while the condition keeps holding
         for _ in range(MAX_SEARCH):
-            bigger, still = trial(alpha / BETA)
+            bigger, still = trial(step_size / SHRINK)
             if not still or np.array_equal(bigger, new):
                 break
-            alpha, new = alpha / BETA, bigger
+            step_size, new = step_size / SHRINK, bigger
     else:  # shrink until it holds
         for _ in range(MAX_SEARCH):
-            alpha *= BETA
-            new, ok = trial(alpha)
+            step_size *= SHRINK
+            new, ok = trial(step_size)
             if ok:
                 break
         if not ok:
-            return alpha  # no decrease found: leave A as it is
+            return step_size  # no decrease found: leave A as it is
     A[...] = new
-    return alpha
+    return step_size
+
+
+def _new_step(options):
+    return PGD(options.pgrad)
+
+
+SOLVER = Solver(
+    name="pgd",
+    summary="alternating projected gradient with Lin's step-size search (Lin 2007), β = 2",
+    new_step=_new_step,
+    supports_beta=frobenius_only,
+    beta_words=FROBENIUS_WORDS,
+    blas_bound=lambda beta: True,
+)

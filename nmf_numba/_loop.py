@@ -1,0 +1,298 @@
+"""The iteration loop and what it returns, shared by every driver (one machine, Dask).
+
+A driver hands :func:`run` an *engine*: the state of one fit (the factors and the data, on one
+machine or on a cluster) with four methods::
+
+    engine.iteration()   -> (w_step, h_step)   one W half-step then one H half-step (HalfSteps)
+    engine.terms(h_step) -> (data term, objective) of the current factors; h_step (or None)
+                            may carry products from which the objective is cheap
+    engine.pgrad_sq()    -> ‖∇ᴾf‖² of the current factors (only for stop="pgrad")
+    engine.factors()     -> (W, H) copies for the callback
+
+and the loop owns the rest: the stopping rules, the history, the callback, the time limit and
+the finite-objective check.
+"""
+
+import contextlib
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._sklearn import convergence_warning
+
+__all__ = ["NMFResult", "IterationInfo", "Stopping", "run", "TOL_WINDOW", "STOPS"]
+
+TOL_WINDOW = 10
+"""The tol rules compare objectives this many iterations apart (scikit-learn's MU rule), so
+their meaning does not depend on how often the objective is evaluated: every iteration for
+β = 2, where it is a by-product of the update, every ``TOL_WINDOW`` iterations otherwise,
+where it costs about as much as an update."""
+
+STOPS = ("objective", "pgrad", "sklearn")
+
+
+def smoothing_matrix(k, theta, dtype):
+    """nsNMF's ``S = (1 − θ) I + (θ/k) 𝟙𝟙ᵀ`` (the identity for θ = 0)."""
+    S = np.full((k, k), theta / k)
+    S[np.diag_indices(k)] += 1.0 - theta
+    return S.astype(dtype)
+
+
+@dataclass
+class NMFResult:
+    """What :func:`nmf_numba.nmf` returns.
+
+    Attributes
+    ----------
+    W : ndarray (n_samples, n_components)
+    H : ndarray (n_components, n_features)
+    n_iter : int
+        Iterations run (one iteration updates W, then H).
+    converged : bool
+        True when the ``tol`` rule stopped the run.
+    stop_reason : str
+        Which rule stopped the run: "tol", "max_iter", "time_limit" or "callback".
+    S, W_smoothed, reconstruct()
+        nsNMF (``smoothness=θ > 0``): the model is ``W S H``; these give ``S``, ``W S`` and the
+        model.  Every function of :mod:`nmf_numba.metrics` takes the result (``metric(X, res)``)
+        and uses ``W S H``.
+    loss : float
+        Final objective: the data term plus every penalty.
+    data_loss : float
+        The data term: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
+    reconstruction_err : float
+        ``sqrt(2 · data_loss)``: scikit-learn's ``reconstruction_err_`` (the Frobenius norm of
+        the residual for β = 2).
+    history : dict of equal-length ndarrays
+        "iteration", "time" (seconds since the call started) and "objective", one entry per
+        objective check, starting with the initialisation (iteration 0); with
+        ``stop="pgrad"`` also "pgrad", the relative projected-gradient norm.
+    beta : float
+    solver : str
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    loss: float
+    data_loss: float
+    reconstruction_err: float
+    history: dict = field(repr=False)
+    beta: float = 2.0
+    solver: str = "cd"
+    smoothness: float = 0.0
+    """nsNMF's θ."""
+    run_losses: np.ndarray = None
+    """Final objective of every run (``n_init`` of them); the result is run ``best_run``."""
+    best_run: int = 0
+
+    def labels(self):
+        """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
+        out = np.argmax(self.W, axis=1)
+        out[~np.any(self.W > 0, axis=1)] = -1
+        return out
+
+    @property
+    def S(self):
+        """nsNMF's smoothing matrix ``(1 − θ) I + (θ/k) 𝟙𝟙ᵀ`` (the identity for θ = 0)."""
+        return smoothing_matrix(self.W.shape[1], self.smoothness, self.W.dtype)
+
+    @property
+    def W_smoothed(self):
+        """``W S``: the factor the model multiplies with H (``W`` itself for θ = 0)."""
+        return self.W if self.smoothness == 0 else self.W @ self.S
+
+    def reconstruct(self):
+        """The model ``W S H`` (``W H`` for θ = 0) as a dense array."""
+        return self.W_smoothed @ self.H
+
+
+@dataclass
+class IterationInfo:
+    """Passed to ``callback`` after each objective check.  ``W`` and ``H`` are copies."""
+
+    iteration: int
+    elapsed: float
+    objective: float
+    W: np.ndarray
+    H: np.ndarray
+
+
+class _NoProgress(contextlib.nullcontext):
+    def __enter__(self):
+        return self
+
+    def update(self, n):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+
+def progress_bar(verbose, max_iter, label):
+    """A tqdm bar showing the iteration and the objective, or a stand-in that does nothing."""
+    if not verbose:
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=max_iter, desc=f"nmf[{label}]", unit="it")
+
+
+def check_finite(f, n_iter, engine):
+    """The objective, or a FloatingPointError that says what to do (never a silent NaN/inf)."""
+    if np.isfinite(f):
+        return f
+    raise FloatingPointError(
+        f"The objective became {f} at iteration {n_iter}: the magnitude of X (max "
+        f"{engine.max_abs:g}) overflows {engine.dtype} arithmetic in the products W H. Rescale "
+        "X (e.g. X / X.max()) or use float64."
+    )
+
+
+class Stopping:
+    """The stopping rules of one run (see ``stop`` in :func:`nmf_numba.nmf`).
+
+    "objective": relative decrease of the objective over ``TOL_WINDOW`` iterations; "pgrad":
+    relative projected-gradient norm; "sklearn": scikit-learn's rules (its ``cd``'s violation
+    when the solver reports one, else its MU rule on ``sqrt(2 · data term)``).  Then the
+    callback, then the time limit."""
+
+    def __init__(self, stop, tol, beta, time_limit, callback, t_start):
+        self.stop, self.tol = stop, tol
+        self.every = 1 if beta == 2 else TOL_WINDOW
+        self.time_limit, self.callback, self.t_start = time_limit, callback, t_start
+
+    def elapsed(self):
+        return time.perf_counter() - self.t_start
+
+    def out_of_time(self):
+        return self.time_limit is not None and self.elapsed() >= self.time_limit
+
+    def start(self, f, data_term, pgrad):
+        """Take the objective at the start; True when there is nothing to improve."""
+        self.f_init = self.f_prev = f
+        self.error_init = self.error_prev = np.sqrt(2.0 * max(data_term, 0.0))
+        self.pgrad_init = pgrad
+        self.violation_init = None
+        return f == 0.0 or (pgrad is not None and pgrad == 0.0)
+
+    def violation(self, w_step, h_step):
+        """scikit-learn's violation of this iteration, when its rule applies (else None)."""
+        if self.stop != "sklearn" or w_step.violation is None:
+            return None
+        violation = w_step.violation + h_step.violation
+        if self.violation_init is None:
+            self.violation_init = violation
+        return violation
+
+    def due(self, n_iter, max_iter, out_of_time, violation):
+        """Whether the objective is evaluated after this iteration."""
+        return (n_iter % self.every == 0 or n_iter >= max_iter or out_of_time
+                or (violation is not None and self.tol > 0))
+
+    def check(self, n_iter, f, data_term, out_of_time, violation, pgrad, info):
+        """The reason to stop after an objective check (None: go on).  ``pgrad``: the relative
+        projected gradient (stop="pgrad"); ``info()``: the callback's IterationInfo."""
+        window_end = n_iter % TOL_WINDOW == 0
+        if self.stop == "pgrad":
+            converged = pgrad < self.tol
+        elif violation is not None:
+            converged = self.violation_init == 0 or violation <= self.tol * self.violation_init
+        elif self.stop == "sklearn":
+            error = np.sqrt(2.0 * max(data_term, 0.0))
+            converged = window_end and (self.error_prev - error) / self.error_init < self.tol
+            if window_end:
+                self.error_prev = error
+        else:
+            converged = window_end and (self.f_prev - f) / self.f_init < self.tol
+        if window_end:
+            self.f_prev = f
+        if self.callback is not None and self.callback(info()):
+            return "callback"
+        if converged and (self.tol > 0 or self.violation_init == 0):
+            return "tol"
+        if out_of_time:
+            return "time_limit"
+        return None
+
+
+def _record(history, progress, n_iter, elapsed, f):
+    history["iteration"].append(n_iter)
+    history["time"].append(elapsed)
+    history["objective"].append(f)
+    progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+
+
+def run(engine, rule, max_iter, progress):
+    """Iterate ``engine`` until a rule stops it.  Returns ``(n_iter, stop_reason, history,
+    data_loss, loss)``, the last two evaluated exactly at the final factors."""
+    data_init, f_init = engine.terms(None)
+    f_init = check_finite(f_init, 0, engine)
+    history = {"iteration": [], "time": [], "objective": []}
+    _record(history, progress, 0, rule.elapsed(), f_init)
+    pgrad_init = None
+    if rule.stop == "pgrad":
+        pgrad_init = np.sqrt(engine.pgrad_sq())
+        history["pgrad"] = [1.0]
+    n_iter, reason = 0, None
+    if rule.start(f_init, data_init, pgrad_init):
+        reason = "tol"  # nothing to improve
+    while reason is None and n_iter < max_iter:
+        w_step, h_step = engine.iteration()
+        n_iter += 1
+        progress.update(1)
+        out_of_time = rule.out_of_time()
+        violation = rule.violation(w_step, h_step)
+        if not rule.due(n_iter, max_iter, out_of_time, violation):
+            continue
+        data_term, f = engine.terms(h_step)
+        f = check_finite(f, n_iter, engine)
+        elapsed = rule.elapsed()
+        _record(history, progress, n_iter, elapsed, f)
+        pgrad = None
+        if rule.stop == "pgrad":
+            pgrad = np.sqrt(w_step.pgrad_sq + h_step.pgrad_sq) / pgrad_init
+            history["pgrad"].append(pgrad)
+        reason = rule.check(n_iter, f, data_term, out_of_time, violation, pgrad,
+                            lambda: IterationInfo(n_iter, elapsed, f, *engine.factors()))
+    data_loss, loss = engine.terms(None)
+    data_loss = check_finite(data_loss, n_iter, engine)
+    return n_iter, reason or "max_iter", history, data_loss, loss
+
+
+def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
+    """scikit-learn's ConvergenceWarning when a run with a tolerance ended on max_iter
+    (``stacklevel`` 3: the caller of the function that calls this one)."""
+    if stop_reason == "max_iter" and tol > 0:
+        warnings.warn(
+            f"Maximum number of iterations {max_iter} reached before the "
+            + ("relative projected gradient" if stop == "pgrad" else "objective's relative decrease")
+            + f" fell below tol={tol:g}. Increase max_iter or tol to silence this.",
+            convergence_warning(),
+            stacklevel=stacklevel,
+        )
+
+
+def build_result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver,
+                 smoothness=0.0, run_losses=None, best_run=0):
+    """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
+    return NMFResult(
+        W=W,
+        H=np.ascontiguousarray(Ht.T),
+        n_iter=n_iter,
+        converged=stop_reason == "tol",
+        stop_reason=stop_reason,
+        loss=loss,
+        data_loss=data_loss,
+        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
+        history={key: np.asarray(val) for key, val in history.items()},
+        beta=beta,
+        solver=solver,
+        smoothness=smoothness,
+        run_losses=np.asarray([loss] if run_losses is None else run_losses),
+        best_run=best_run,
+    )

@@ -1,0 +1,70 @@
+"""Which thread pools a fit uses: Numba's and the BLAS's.
+
+Numba's worker threads and OpenBLAS's both busy-wait for a while after their work, so with both
+pools at full size on a machine with as many cores as threads each steals the other's cores.
+One pool therefore gets the cores (the README's performance section has the measurements):
+
+* small problems (fewer than :data:`settings.small_problem` stored entries) use neither pool:
+  waking a pool costs more than the kernels;
+* dense data with a step whose work is the two big BLAS products (the solver registry's
+  ``blas_bound``): BLAS keeps every thread, Numba's kernels run on one;
+* otherwise (sparse data, whose BLAS work is k×k Gram matrices, and kernel-bound steps): BLAS
+  gets one thread and Numba every one.
+
+Kernels split their work into a fixed number of chunks whatever the thread count, so the
+choice changes the speed, not the results.  ``numba.get_num_threads()`` called inside a fit
+(e.g. from its ``callback``) tells which policy is in force.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+import numba
+
+__all__ = ["settings", "fit_threads", "single_threaded", "numba_serial"]
+
+
+@dataclass
+class _Settings:
+    small_problem: int = 200_000
+    """Below this many stored entries a fit runs on the calling thread only."""
+
+
+settings = _Settings()
+
+_CONTROLLER = []  # one threadpoolctl controller per process: building one scans the libraries
+
+
+def _blas_limit(n_threads):
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=n_threads, user_api="blas")
+
+
+@contextlib.contextmanager
+def numba_serial():
+    """Numba kernels on the calling thread only (``set_num_threads`` is per calling thread)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Numba and the BLAS both on the calling thread."""
+    with _blas_limit(1), numba_serial():
+        yield
+
+
+def fit_threads(sparse, blas_bound, n_stored):
+    """The thread context for the iterations of a fit on ``n_stored`` stored entries."""
+    if n_stored < settings.small_problem:
+        return single_threaded()
+    if not sparse and blas_bound:
+        return numba_serial()
+    return _blas_limit(1)
