@@ -51,7 +51,7 @@ Method
   validation, and for mu one objective evaluation, per chained call).
 * Thread counts: numba.set_num_threads(--threads) and threadpoolctl's BLAS limit --threads for
   both libraries (within that, nmf_numba gives one of the two pools a single thread during a
-  fit; see ``_data.thread_limits``).
+  fit; see ``nmf_numba._threads``).
 * Other processes on the machine slow everything down, and Numba's parallel regions suffer most
   (each waits for its slowest thread: with one of 2 cores taken, a 2-thread nmf_numba iteration
   was measured 2.5× slower than a 1-thread one).  So before each run the script waits (up to

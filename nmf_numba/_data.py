@@ -8,22 +8,29 @@ the same small interface, so that one solver half-step serves both factors::
     op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
+    op.normal_equations(B)           -> the least-squares system of A in X ≈ A Bᵀ (β = 2):
+                                        SharedGram (complete data) or RowGrams (observed only)
     op.kl_newton_sweep(A, B, l1, l2, n, eps)
                                      -> a coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
     op.sq_norm                       -> ‖X‖²_F
     op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
     op.n_entries                     -> entries the loss counts (m·n, or the observed ones)
-    op.observed_only                 -> True for ObservedOp: only stored entries count
+    op.observed_only                 -> True for ObservedOp: only stored entries count (for
+                                        the layers above the solvers; solvers never ask)
 
 ``A`` (rows×k) and ``B`` (cols×k) are the tall factors: ``X ≈ A Bᵀ``.  Everything that knows about
 scipy.sparse lives here or above; the kernels see plain arrays.
 """
+
+import functools
 
 import numpy as np
 import scipy.sparse as sp
 
 from .kernels import csr as csr_k
 from .kernels import dense as dense_k
+from .kernels.graph import hals_graph_sweep
+from .losses import projected_sq
 
 # Rows of a dense model block A Bᵀ formed at once (bounds temporaries to ~32 MB of float64).
 _BLOCK_ELEMENTS = 1 << 22
@@ -33,6 +40,96 @@ def _row_blocks(n_rows, n_cols):
     step = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
+
+
+class SharedGram:
+    """The least-squares system of ``A`` in ``X ≈ A Bᵀ`` when every row of ``A`` sees the same
+    Gram matrix (complete data): ``XB = X B`` and ``G = BᵀB``.  Penalties (an elastic net, a
+    graph on the rows) are applied as they are asked for, so one system serves any penalty."""
+
+    def __init__(self, XB, G):
+        self.XB, self.G = XB, G
+        self.products = (XB, G)
+
+    def model_times(self, A):
+        """``(A Bᵀ) B = A G``."""
+        return np.dot(A, self.G)
+
+    def pgrad_sq(self, A, penalty):
+        """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` plus the penalty (``∇ = A G − X B``, shifted by
+        the elastic net and ``λ L A`` for a graph)."""
+        XB, G = penalty.least_squares(self.XB, self.G)
+        grad = np.dot(A, G) - XB
+        if penalty.graph is not None:
+            grad = grad + penalty.graph.reg * penalty.graph.laplacian_times(A)
+        return projected_sq(A, grad)
+
+    def sweeps(self, A, penalty, max_sweeps=1, delta=0.0, order=None):
+        """Coordinate-descent (HALS) sweeps over the columns of ``A`` (in place): up to
+        ``max_sweeps``, stopping once a sweep changes ``A`` by at most ``delta`` times what the
+        first one changed it (in Frobenius norm).  ``order``: the columns' order (default
+        0..k−1).  Returns scikit-learn's violation of the first sweep (the sum of ``|∇ᴾ|`` met
+        at each coordinate; None with a graph)."""
+        XB, G = penalty.least_squares(self.XB, self.G)
+        graph = penalty.graph
+        if order is not None:  # sweep the columns put in the order, then put them back
+            A_perm = np.ascontiguousarray(A[:, order])
+            violation = self._sweeps(A_perm, np.ascontiguousarray(G[np.ix_(order, order)]),
+                                     np.ascontiguousarray(XB[:, order]), graph, max_sweeps,
+                                     delta)
+            A[:, order] = A_perm
+            return violation
+        return self._sweeps(A, G, XB, graph, max_sweeps, delta)
+
+    @staticmethod
+    def _sweeps(A, G, XB, graph, max_sweeps, delta):
+        first, violation = _sweep(A, G, XB, graph)
+        for _ in range(max_sweeps - 1):
+            if first == 0.0 or _sweep(A, G, XB, graph)[0] <= delta * delta * first:
+                break
+        return violation
+
+
+def _sweep(A, G, XB, graph):
+    """One HALS sweep on ``A`` (in place): ``(‖A_new − A_old‖²_F, violation)``.  With a graph
+    the rows of a column are coupled and the sweep runs serially (its violation is None);
+    otherwise rows go in parallel."""
+    if graph is None:
+        change, violation = dense_k.hals_sweep(A, G, XB).sum(axis=0)
+        return float(change), float(violation)
+    data, indices, indptr = graph.arrays
+    return hals_graph_sweep(A, G, XB, data, indices, indptr, graph.degrees, graph.reg), None
+
+
+class RowGrams:
+    """The least-squares system of ``A`` in ``X ≈ A Bᵀ`` on observed-only data: row ``i`` sees
+    the Gram matrix of the rows of B at its observed entries.  The Gram matrices are formed
+    row by row inside the sweep kernel, never all at once."""
+
+    products = None  # no shared Gram matrix: the objective is evaluated from the data
+
+    def __init__(self, op, B):
+        self.op, self.B = op, B
+
+    @functools.cached_property
+    def XB(self):
+        """``X B`` over the observed entries (formed when first asked for)."""
+        return self.op.times(self.B)
+
+    def model_times(self, A):
+        """``(M ⊙ A Bᵀ) B`` with M the observed pattern."""
+        return self.op.model_times(A, self.B)
+
+    def pgrad_sq(self, A, penalty):
+        """``∇ = (M ⊙ (A Bᵀ − X)) B + l1 + l2·A``, projected."""
+        return projected_sq(A, penalty.add_to_denominator(self.model_times(A), A) - self.XB)
+
+    def sweeps(self, A, penalty, max_sweeps=1, delta=0.0, order=None):
+        """``max_sweeps`` HALS sweeps per row on its own Gram matrix (formed once per row; the
+        ``delta`` rule and ``order`` apply to shared Gram matrices only).  Returns None (no
+        violation)."""
+        self.op.masked_hals(A, self.B, penalty.l1, penalty.l2, max_sweeps)
+        return None
 
 
 class DenseOp:
@@ -79,6 +176,9 @@ class DenseOp:
             self.X, P, A, B, colsum, self._cols, l1, l2, max_newton, eps, pgrad_sq
         )
         return float(pgrad_sq.sum())
+
+    def normal_equations(self, B):
+        return SharedGram(self.times(B), np.dot(B.T, B))
 
     def residual_sq(self, A, B):
         total = 0.0
@@ -134,6 +234,9 @@ class CsrOp:
                 s3 += float(np.sum(P**beta))
         return s1, s2, s3
 
+    def normal_equations(self, B):
+        return SharedGram(self.times(B), np.dot(B.T, B))
+
     def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
         P = np.empty_like(self.X.data)
         csr_k.model_stored(*self.args, A, B, P)
@@ -158,6 +261,9 @@ class ObservedOp(CsrOp):
         super().__init__(X)
         self.n_entries = X.nnz
         self.observed_only = True
+
+    def normal_equations(self, B):
+        return RowGrams(self, B)
 
     def model_times(self, A, B, beta=2.0, eps=0.0):
         """``(M ⊙ (A Bᵀ)^(β−1)) B`` with M the observed pattern (the MU denominator)."""

@@ -298,6 +298,9 @@ def cmd_rank(args):
 
 
 def build_parser():
+    from . import solvers  # the registry as it is now: solvers registered at run time included
+    from ._validation import INITS
+
     parser = _Parser(prog="nmf-numba", description="Non-negative matrix factorisation "
                      "(X ≈ W H) of a matrix file.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -307,10 +310,9 @@ def build_parser():
     fit.add_argument("input", help=f"the matrix ({INPUT_FORMATS})")
     fit.add_argument("-k", "--n-components", dest="k", type=int, required=True)
     fit.add_argument("--beta-loss", default="fro", help="fro, kl, is or a number")
-    fit.add_argument("--solver", default="auto",
-                     choices=["auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd"])
-    fit.add_argument("--init", default="auto",
-                     choices=["auto", "random", "nndsvd", "nndsvda", "nndsvdar"])
+    fit.add_argument("--solver", default="auto", choices=solvers.names(),
+                     help="; ".join(f"{s.name}: {s.summary}" for s in solvers.SOLVERS.values()))
+    fit.add_argument("--init", default="auto", choices=list(INITS))
     fit.add_argument("--max-iter", type=int, default=200)
     fit.add_argument("--tol", type=float, default=1e-4)
     fit.add_argument("--alpha-W", dest="alpha_W", type=float, default=0.0,
@@ -351,7 +353,7 @@ def build_parser():
 
 
 def _demo(args):
-    from .__main__ import demo
+    from ._demo import demo
 
     try:
         args.beta_loss = float(args.beta_loss)

@@ -14,7 +14,7 @@ epsilon, exactly as scikit-learn does, so the numbers can be compared with it di
 
 import numpy as np
 
-__all__ = ["EPSILON", "BETA_LOSSES", "divergence", "frobenius_from_parts"]
+__all__ = ["EPSILON", "BETA_LOSSES", "divergence", "frobenius_from_parts", "projected_sq"]
 
 # scikit-learn's guard against division by zero and negative powers of zero (for every dtype).
 EPSILON = float(np.finfo(np.float32).eps)
@@ -34,6 +34,13 @@ def divergence(op, A, B, beta):
     else:
         value = (s1 - beta * s2 + (beta - 1.0) * s3) / (beta * (beta - 1.0))
     return max(value, 0.0)  # a divergence is >= 0; rounding can leave a tiny negative
+
+
+def projected_sq(A, grad):
+    """``‖∇ᴾ‖²_F``: the gradient where ``A > 0``, its negative part where ``A = 0`` (the
+    stationarity measure of the non-negative problem)."""
+    pg = np.where(A > 0, grad, np.minimum(grad, 0))
+    return float(np.vdot(pg, pg))
 
 
 def frobenius_from_parts(sq_norm_x, A, XB, G):

@@ -5,10 +5,16 @@ import pytest
 
 import nmf_numba as nn
 from nmf_numba._data import Data
-from nmf_numba.solvers import make_step, pgrad_sq_at
+from nmf_numba import solvers
+from nmf_numba.solvers import StepOptions, pgrad_sq_at
+from nmf_numba.solvers._common import NO_PENALTY
 
 from . import reference as ref
 from .conftest import make_data, make_factors
+
+def make_step(solver, beta, pgrad=False):
+    return solvers.get(solver).new_step(StepOptions(beta, pgrad))
+
 
 STEP_CASES = [(s, 2.0) for s in ("mu", "cd", "hals", "anls", "pgd")] + [("mu", 1.0), ("mu", 0.5)]
 
@@ -57,10 +63,10 @@ def test_each_half_step_reports_the_gradient_at_its_start(solver, beta, fmt):
     data = Data(X)
     Ht = np.ascontiguousarray(H.T)
     expected = ref.projected_sq(W, ref.gradients(X, W, H, beta)[0])
-    half = make_step(solver, beta, pgrad=True)(data.X_op, W, Ht)
+    half = make_step(solver, beta, pgrad=True)(data.X_op, W, Ht, NO_PENALTY)
     assert half.pgrad_sq == pytest.approx(expected, rel=1e-9)
     assert (half.products is None) == (beta != 2)
-    assert make_step(solver, beta)(data.X_op, W, Ht).pgrad_sq is None
+    assert make_step(solver, beta)(data.X_op, W, Ht, NO_PENALTY).pgrad_sq is None
 
 
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("anls", 2.0), ("pgd", 2.0),

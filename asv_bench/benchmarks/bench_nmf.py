@@ -52,7 +52,10 @@ import nmf_numba
 from nmf_numba._data import Data
 from nmf_numba._sklearn import convergence_warning
 from nmf_numba.metrics import relative_error
-from nmf_numba.solvers import blas_bound, make_step
+from nmf_numba import solvers
+from nmf_numba._threads import fit_threads
+from nmf_numba.solvers import StepOptions
+from nmf_numba.solvers._common import NO_PENALTY
 
 SMOKE = os.environ.get("NMF_NUMBA_BENCH_SMOKE", "") == "1"
 SMOKE_DIVISOR = 10
@@ -193,8 +196,9 @@ class _OneIteration:
         self.X, self.data, self._W0, self._Ht0 = _problem(fmt, shape, density, K, dtype)
         self.W, self.Ht = self._W0.copy(), self._Ht0.copy()
         self._key = (type(self).__name__, fmt, _scaled(shape), dtype, solver, beta)
-        # the thread settings nmf() uses around its iterations (see _data.thread_limits)
-        self._limits = self.data.thread_limits(blas_bound(solver, beta))
+        # the thread settings nmf() uses around its iterations (see nmf_numba._threads)
+        self._limits = fit_threads(self.data.sparse, solvers.get(solver).blas_bound(beta),
+                                   self.data.X_op.n_stored)
         self._limits.__enter__()
 
     def teardown(self, *params):
@@ -224,12 +228,14 @@ class Kernels(_OneIteration):
     def setup(self, solver, fmt, size, dtype):
         name, beta = KERNEL_SOLVERS[solver]
         self._load(fmt, size, dtype, name, beta)
-        self._step = make_step(name, beta)
+        record = solvers.get(name)
+        self._step_W = record.new_step(StepOptions(beta))
+        self._step_H = record.new_step(StepOptions(beta))
         self._warm(lambda: self.time_iteration(solver, fmt, size, dtype))
 
     def time_iteration(self, solver, fmt, size, dtype):
-        self._step(self.data.X_op, self.W, self.Ht)
-        self._step(self.data.Xt_op, self.Ht, self.W)
+        self._step_W(self.data.X_op, self.W, self.Ht, NO_PENALTY)
+        self._step_H(self.data.Xt_op, self.Ht, self.W, NO_PENALTY)
 
 
 class ProductsFloor(_OneIteration):

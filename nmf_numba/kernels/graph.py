@@ -1,8 +1,8 @@
 """Kernels for graph-regularised NMF (GNMF, Cai, He, Han & Huang, IEEE TPAMI 2011).
 
-The graph is a symmetric non-negative affinity ``S`` between the rows of ``A`` (samples), as
-scipy's CSR arrays ``(data, indices, indptr)``, with degrees ``d = S·1`` and Laplacian
-``L = D − S``; the penalty on ``A`` is ``(λ/2)·tr(Aᵀ L A)``.
+The graph is a symmetric non-negative affinity ``Aff`` between the rows of ``A`` (samples), as
+scipy's CSR arrays ``(data, indices, indptr)``, with degrees ``d = Aff·1`` and Laplacian
+``L = D − Aff``; the penalty on ``A`` is ``(λ/2)·tr(Aᵀ L A)``.
 """
 
 import numpy as np
@@ -20,7 +20,7 @@ def hals_graph_sweep(A, G, XB, data, indices, indptr, degrees, lam):
     The graph couples the rows of one column, so each column is swept row after row (serially):
     entry ``(i, r)`` moves to the minimiser of the objective in that entry alone,
 
-        a_ir = max(0, (XB_ir − Σ_{t≠r} a_it G_tr + λ Σ_{j≠i} S_ij a_jr) / (G_rr + λ L_ii)),
+        a_ir = max(0, (XB_ir − Σ_{t≠r} a_it G_tr + λ Σ_{j≠i} Aff_ij a_jr) / (G_rr + λ L_ii)),
 
     which uses every other entry's current value, so the objective never increases.
     Returns ``‖A_new − A_old‖²_F``.

@@ -7,7 +7,7 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
-from ..losses import EPSILON
+from ..losses import EPSILON, projected_sq
 
 
 def every_beta(beta):
@@ -86,24 +86,24 @@ class Solver:
 class Graph(NamedTuple):
     """A graph regulariser on the sample factor W (GNMF, Cai et al. 2011).
 
-    ``S`` is the symmetric non-negative affinity (canonical CSR, float64), ``degrees = S·1``,
-    ``L = D − S``.  The penalty is ``(λ/2)·tr(Wᵀ L W)`` for β = 2 and, for KL, the paper's
-    ``(λ/2)·Σ_jl S_jl (KL(w_j‖w_l) + KL(w_l‖w_j)) = λ·Σ_r w_rᵀ L log w_r``.
+    ``affinity`` is the symmetric non-negative affinity (canonical CSR, float64),
+    ``degrees = affinity·1``, ``L = D − affinity``.  The penalty is ``(λ/2)·tr(Wᵀ L W)`` for β = 2 and, for KL, the paper's
+    ``(λ/2)·Σ_jl a_jl (KL(w_j‖w_l) + KL(w_l‖w_j)) = λ·Σ_r w_rᵀ L log w_r``.
     """
 
-    S: object
+    affinity: object
     degrees: np.ndarray
     reg: float
     beta: float
 
     @property
     def arrays(self):
-        return self.S.data, self.S.indices, self.S.indptr
+        return self.affinity.data, self.affinity.indices, self.affinity.indptr
 
     def laplacian_times(self, A):
         """``L A`` in float64."""
         A64 = A.astype(np.float64, copy=False)
-        return self.degrees[:, None] * A64 - self.S @ A64
+        return self.degrees[:, None] * A64 - self.affinity @ A64
 
     def value(self, A):
         A64 = A.astype(np.float64, copy=False)
@@ -182,32 +182,10 @@ class HalfStep(NamedTuple):
     violation: Optional[float] = None
 
 
-def projected_sq(A, grad):
-    """``‖∇ᴾ‖²_F``: the gradient where ``A > 0``, its negative part where ``A = 0``."""
-    pg = np.where(A > 0, grad, np.minimum(grad, 0))
-    return float(np.vdot(pg, pg))
-
-
-def least_squares_pgrad_sq(A, XB, G, pgrad, graph=None):
-    """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` (``∇ = A G − X B``; pass the penalised ``XB``, ``G``; a
-    β = 2 graph term adds ``λ L A``) if ``pgrad``, else None; call it before the step changes
-    ``A``."""
-    if not pgrad:
-        return None
-    grad = np.dot(A, G) - XB
-    if graph is not None:
-        grad = grad + graph.reg * graph.laplacian_times(A)
-    return projected_sq(A, grad)
-
-
 def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
     """``‖∇ᴾ_A‖²`` of ``D_β(X | A Bᵀ)`` plus the penalty, from scratch (used at the
     initialisation)."""
-    if beta == 2 and op.observed_only:  # ∇ = (M ⊙ (A Bᵀ − X)) B + l1 + l2·A
-        grad = penalty.add_to_denominator(op.model_times(A, B), A) - op.times(B)
-        return projected_sq(A, grad)
     if beta == 2:
-        XB, G = penalty.least_squares(op.times(B), np.dot(B.T, B))
-        return least_squares_pgrad_sq(A, XB, G, True, penalty.graph)
+        return op.normal_equations(B).pgrad_sq(A, penalty)
     num, den = op.mu_products(A, B, beta, EPSILON)
     return projected_sq(A, penalty.add_to_denominator(den, A) - num)

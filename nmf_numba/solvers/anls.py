@@ -10,19 +10,16 @@ least squares clipped at zero.
 
 import warnings
 
-import numpy as np
-
 from ..kernels.dense import nnls_rows
-from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
-                      least_squares_pgrad_sq)
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
     """Exact NNLS for every row of ``A`` (in place) given ``B``; returns a ``HalfStep``."""
-    G = np.dot(B.T, B)
-    XB = op.times(B)
+    system = op.normal_equations(B)  # complete data only (the registry's observed_beta)
+    XB, G = system.products
     XBp, Gp = penalty.least_squares(XB, G)
-    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad)
+    pgrad_sq = system.pgrad_sq(A, penalty) if pgrad else None
     k = A.shape[1]
     unsolved = int(nnls_rows(Gp, XBp, A, 10 * k + 100).sum())
     if unsolved:  # block principal pivoting terminates in theory; say so if it did not here

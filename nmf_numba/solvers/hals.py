@@ -12,11 +12,8 @@ the other factor pays off.  The repeats stop when
 The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 this is exactly ``cd``.
 """
 
-import numpy as np
-
-from .cd import observed_update, sweep
-from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
-                      least_squares_pgrad_sq)
+from .._data import SharedGram
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
 
 ALPHA = 0.5
 DELTA = 0.1
@@ -37,23 +34,12 @@ def sweep_bound(n_stored, rows, cols, k, alpha=ALPHA):
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False, alpha=ALPHA, delta=DELTA):
     """Repeated HALS sweeps on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
-    On observed-only data the per-row Gram matrices are formed once and swept
-    ``max_sweeps`` times (the δ rule is not applied there)."""
-    if op.observed_only:
-        return observed_update(op, A, B, penalty, pgrad, max_sweeps(op, A, B, alpha))
-    return update_from_products(A, op.times(B), np.dot(B.T, B), max_sweeps(op, A, B, alpha),
-                                penalty, pgrad, delta)
-
-
-def update_from_products(A, XB, G, n_sweeps, penalty=NO_PENALTY, pgrad=False, delta=DELTA):
-    """:func:`update` given the products ``XB = X_op B``, ``G = BᵀB`` and the sweep bound."""
-    XBp, Gp = penalty.least_squares(XB, G)
-    pgrad_sq = least_squares_pgrad_sq(A, XBp, Gp, pgrad, penalty.graph)
-    first, _ = sweep(A, Gp, XBp, penalty.graph)
-    for _ in range(n_sweeps - 1):
-        if first == 0.0 or sweep(A, Gp, XBp, penalty.graph)[0] <= delta * delta * first:
-            break
-    return HalfStep((XB, G), pgrad_sq)
+    On observed-only data each row's Gram matrix is formed once and swept ``max_sweeps``
+    times (the δ rule applies to a shared Gram matrix only)."""
+    system = op.normal_equations(B)
+    pgrad_sq = system.pgrad_sq(A, penalty) if pgrad else None
+    system.sweeps(A, penalty, max_sweeps(op, A, B, alpha), delta)
+    return HalfStep(system.products, pgrad_sq)
 
 
 def _new_step(options):
@@ -66,7 +52,7 @@ def _new_step(options):
 
 
 def _from_products(A, XB, G, penalty, n_sweeps):
-    update_from_products(A, XB, G, n_sweeps, penalty)
+    SharedGram(XB, G).sweeps(A, penalty, n_sweeps, DELTA)
 
 
 SOLVER = Solver(

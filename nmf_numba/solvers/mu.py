@@ -10,8 +10,8 @@ and the majorisation-minimisation exponent γ = 1/(2−β) for β < 1, 1/(β−1
 which makes the objective non-increasing for every β.  An L1/L2 penalty adds ``l1 + l2·A`` to
 ``den`` (scikit-learn's rule).
 
-A graph penalty on W (GNMF, Cai et al. 2011; affinity ``S``, degrees ``d``, ``L = D − S``) uses
-the paper's rules: for β = 2 ``num += λ S A`` and ``den += λ d ⊙ A``; for KL each column of A
+A graph penalty on W (GNMF, Cai et al. 2011; affinity ``Aff``, degrees ``d``, ``L = D − Aff``) uses
+the paper's rules: for β = 2 ``num += λ Aff A`` and ``den += λ d ⊙ A``; for KL each column of A
 solves the sparse linear system ``(diag(den_r) + λ L) a_r = a_r ⊙ num_r`` (an M-matrix, so the
 solution stays non-negative; with λ = 0 it is the plain MU step).  Guards are scikit-learn's: zero
 denominators become ``EPSILON`` and, for β ≤ 1, entries below float64's epsilon become exact zeros.
@@ -21,8 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..kernels.dense import mu_apply
-from ..losses import EPSILON
-from ._common import NO_PENALTY, HalfStep, Solver, every_beta, projected_sq
+from ..losses import EPSILON, projected_sq
+from ._common import NO_PENALTY, HalfStep, Solver, every_beta
 
 _TINY = float(np.finfo(np.float64).eps)
 
@@ -38,13 +38,12 @@ def gamma(beta):
 
 def products(op, A, B, beta, penalty=NO_PENALTY):
     """``(num, den)`` of the MU step on ``A`` (no graph term), the penalty in ``den``; and
-    the least-squares products ``(X B, BᵀB)`` for β = 2 on complete data, else None."""
-    if beta == 2 and op.observed_only:  # only observed entries: den = (M ⊙ A Bᵀ) B
-        return op.times(B), penalty.add_to_denominator(op.model_times(A, B), A), None
-    if beta == 2:
-        G = np.dot(B.T, B)
-        XB = op.times(B)
-        return XB, penalty.add_to_denominator(np.dot(A, G), A), (XB, G)
+    the least-squares products ``(X B, BᵀB)`` when the data operator has them (β = 2 on
+    complete data), else None."""
+    if beta == 2:  # den = (A Bᵀ) B over the entries that count
+        system = op.normal_equations(B)
+        return (system.XB, penalty.add_to_denominator(system.model_times(A), A),
+                system.products)
     num, den = op.mu_products(A, B, beta, EPSILON)
     return num, penalty.add_to_denominator(den, A), None
 
@@ -57,7 +56,7 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
     num, den, least_squares = products(op, A, B, beta, penalty)
     graph = penalty.graph
     if graph is not None and beta == 2:
-        num = num + (graph.reg * (graph.S @ A)).astype(A.dtype, copy=False)
+        num = num + (graph.reg * (graph.affinity @ A)).astype(A.dtype, copy=False)
         den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
     elif graph is not None:  # KL (validated)
         _graph_kl_solve(A, num, den, graph)
@@ -102,7 +101,7 @@ def _graph_kl_solve(A, num, den, graph):
     """GNMF's KL step: ``a_r ← (diag(den_r) + λ L)⁻¹ (a_r ⊙ num_r)`` for each column r."""
     from scipy.sparse.linalg import spsolve  # here: scipy.sparse.linalg is slow to import
 
-    laplacian = graph.reg * (sp.diags(graph.degrees) - graph.S)
+    laplacian = graph.reg * (sp.diags(graph.degrees) - graph.affinity)
     for r in range(A.shape[1]):
         diagonal = np.maximum(den[:, r].astype(np.float64), EPSILON)
         system = (laplacian + sp.diags(diagonal)).tocsc()

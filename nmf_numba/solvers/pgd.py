@@ -13,8 +13,8 @@ own tolerance and step size.
 
 import numpy as np
 
-from ._common import (FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only,
-                      projected_sq)
+from ..losses import projected_sq
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
 
 SIGMA = 0.01
 SHRINK = 0.1  # the step-size factor (Lin's β, not the β-divergence's)
