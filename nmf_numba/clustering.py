@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation
+from ._random import draw_seeds
 from ._sklearn import convergence_warning
 from .nmf import nmf
 
 __all__ = ["consensus", "ConsensusResult", "labels"]
 
-_SEED_MAX = np.iinfo(np.int32).max  # the per-run seeds are ints in [0, 2**31 - 1)
 
 
 @dataclass
@@ -194,10 +194,11 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
         tree.
     n_runs : int >= 1
         Number of factorisations (Brunet et al. use 20-100).
-    random_state : None, int, numpy Generator, SeedSequence or RandomState
-        The runs' seeds are ``n_runs`` ints in [0, 2**31 − 1) drawn, in one call, from
-        ``np.random.default_rng(random_state)`` (from the RandomState itself when one is
-        given).  The same int gives the same seeds, hence (nmf being deterministic for a seed)
+    random_state : None, int, numpy RandomState, Generator or SeedSequence
+        The runs' seeds are ``n_runs`` ints in [0, 2**31 − 1) drawn, in one call, by the
+        package's rule (:func:`nmf_numba._random.draw_seeds`: an int seeds a RandomState, as in
+        scikit-learn; a RandomState or Generator is drawn from).  The same int gives the same
+        seeds, hence (nmf being deterministic for a seed)
         the same result; they are returned as ``result.seeds``.
     max_samples : int >= 1
         Largest n_samples accepted.  The m×m float64 consensus matrix takes 8·m² bytes (3.2 GB
@@ -242,7 +243,7 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
             "of the rows."
         )
 
-    seeds = _draw_seeds(random_state, n_runs)
+    seeds = draw_seeds(random_state, n_runs)
     run_labels = np.empty((n_runs, m), dtype=np.int64)
     losses = np.empty(n_runs)
     not_converged = []
@@ -278,19 +279,6 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
         seeds=seeds,
         run_labels=run_labels,
     )
-
-
-def _draw_seeds(random_state, n_runs):
-    if isinstance(random_state, np.random.RandomState):
-        return random_state.randint(0, _SEED_MAX, size=n_runs).astype(np.int64)
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            "random_state must be None, an int, a numpy Generator, SeedSequence or RandomState; "
-            f"got {random_state!r}."
-        ) from err
-    return rng.integers(0, _SEED_MAX, size=n_runs, dtype=np.int64)
 
 
 def _bytes(n):

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _validation
+from ._random import as_rng, draw_seeds
 from .clustering import consensus
 from .metrics import beta_divergence, explained_variance, relative_error
 from .nmf import nmf
@@ -88,14 +89,14 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         if key in nmf_kwargs:
             raise ValueError(f"select_rank sets {key} itself; do not pass it.")
     beta = _validation.check_beta_loss(beta_loss)
-    rng = np.random.default_rng(random_state)
+    rng = as_rng(random_state)
     folds = _folds(X.shape, n_folds, rng)
     kw = dict(nmf_kwargs, beta_loss=beta)
     kw.setdefault("init", "random")
 
     table = []
     for rank in ranks:
-        seed = int(rng.integers(np.iinfo(np.int32).max))
+        seed = int(draw_seeds(rng, 1)[0])
         full = nmf(X, rank, random_state=seed, **kw)
         row = {
             "rank": rank,

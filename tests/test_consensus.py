@@ -248,20 +248,22 @@ def test_seeds_reproduce_each_run_and_same_int_same_result():
     np.testing.assert_array_equal(a.seeds, b.seeds)
     np.testing.assert_array_equal(a.labels, b.labels)
     assert (a.cophenetic, a.dispersion) == (b.cophenetic, b.dispersion)
-    # the seeds are default_rng(random_state)'s, and each run is nmf(init="random", seed)
+    # the seeds are the package's rule's (an int seeds a RandomState, as in scikit-learn),
+    # and each run is nmf(init="random", seed)
     np.testing.assert_array_equal(
-        a.seeds, np.random.default_rng(7).integers(0, np.iinfo(np.int32).max, size=4)
+        a.seeds, np.random.RandomState(7).randint(0, np.iinfo(np.int32).max, size=4)
     )
     for r in (0, 3):
         run = nmf(X, 3, init="random", random_state=int(a.seeds[r]), **kw)
         np.testing.assert_array_equal(labels(run.W), a.run_labels[r])
         assert run.loss == a.losses[r]
     np.testing.assert_array_equal(a.matrix, consensus_mod._consensus_matrix(a.run_labels))
-    # a Generator and a RandomState are accepted; a different seed gives different seeds
+    # a RandomState and a Generator are drawn from; a different seed gives different seeds
+    rs = consensus(X, 3, n_runs=2, random_state=np.random.RandomState(7), **kw)
+    np.testing.assert_array_equal(rs.seeds, a.seeds[:2])
     g = consensus(X, 3, n_runs=2, random_state=np.random.default_rng(7), **kw)
-    np.testing.assert_array_equal(g.seeds, a.seeds[:2])
-    rs = consensus(X, 3, n_runs=2, random_state=np.random.RandomState(0), **kw)
-    assert rs.seeds.shape == (2,)
+    np.testing.assert_array_equal(
+        g.seeds, np.random.default_rng(7).integers(0, np.iinfo(np.int32).max, size=2))
     assert not np.array_equal(consensus(X, 3, n_runs=4, random_state=8, **kw).seeds, a.seeds)
 
 

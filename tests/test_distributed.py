@@ -169,7 +169,7 @@ def test_column_chunks_are_merged():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(solver="anls"), "solver='anls'|Invalid solver"),
-    (dict(solver="cd", beta_loss=1), "needs beta_loss='frobenius'"),
+    (dict(solver="cd", beta_loss=1), "solver='cd' supports only beta_loss='frobenius'"),
     (dict(graph=np.eye(90), graph_reg=1.0), "graph.*not supported for a Dask array"),
     (dict(n_init=3), "n_init.*not supported"),
     (dict(stop="pgrad"), "stop.*not supported"),

@@ -16,10 +16,10 @@ def test_subproblem_converges_to_the_exact_nnls_solution(fmt):
     W0, H0 = make_factors(40, 25, 4)
     data = Data(X)
     B = np.ascontiguousarray(H0.T)
-    solver = pgd.PGD()
-    solver.tol[id(data.X_op)] = 1e-11
+    step = pgd.PGD()
+    step.tol = 1e-11
     A = W0.copy()
-    solver.update(data.X_op, A, B)
+    step(data.X_op, A, B)
     exact = np.zeros_like(W0)
     nnls_rows(B.T @ B, data.X_op.times(B), exact, 200)
     np.testing.assert_allclose(A, exact, rtol=1e-6, atol=1e-8)
@@ -29,12 +29,12 @@ def test_tolerance_tightens_when_a_subproblem_ends_at_once():
     X = make_data(30, 20)
     data = Data(X)
     W0, H0 = make_factors(30, 20, 3)
-    solver = pgd.PGD()
+    step = pgd.PGD()
     A, B = W0.copy(), np.ascontiguousarray(H0.T)
-    solver.tol[id(data.X_op)] = 1e30  # satisfied before any iteration
-    solver.update(data.X_op, A, B)
+    step.tol = 1e30  # satisfied before any iteration
+    step(data.X_op, A, B)
     np.testing.assert_array_equal(A, W0)
-    assert solver.tol[id(data.X_op)] == 1e30 * 0.1
+    assert step.tol == 1e30 * 0.1
 
 
 def test_projected_gradient_norm():

@@ -96,7 +96,7 @@ def test_stop_pgrad_warns_in_its_own_words():
 
 
 def test_invalid_stop():
-    with pytest.raises(ValueError, match="Invalid stop 'grad': use 'objective', 'pgrad' or 'sklearn'"):
+    with pytest.raises(ValueError, match=r"Invalid stop 'grad': use one of \['objective', 'pgrad', 'sklearn'\]"):
         nn.nmf(make_data(5, 4), 2, stop="grad")
 
 
