@@ -15,6 +15,27 @@ def check_array(*args, **kwargs):
     return impl(*args, **kwargs)
 
 
+def check_scalar(*args, **kwargs):
+    """:func:`sklearn.utils.check_scalar`."""
+    from sklearn.utils import check_scalar as impl
+
+    return impl(*args, **kwargs)
+
+
+def check_non_negative(X, whom):
+    """:func:`sklearn.utils.validation.check_non_negative`."""
+    from sklearn.utils.validation import check_non_negative as impl
+
+    return impl(X, whom)
+
+
+def assert_all_finite(X, **kwargs):
+    """:func:`sklearn.utils.assert_all_finite`."""
+    from sklearn.utils import assert_all_finite as impl
+
+    return impl(X, **kwargs)
+
+
 def check_random_state(seed):
     """:func:`sklearn.utils.check_random_state`."""
     from sklearn.utils import check_random_state as impl

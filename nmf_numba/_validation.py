@@ -1,10 +1,11 @@
 """Input checks with messages a user can act on.  Nothing here modifies its input."""
 
+import copy
 import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from ._sklearn import check_array
+from ._sklearn import assert_all_finite, check_array, check_non_negative, check_scalar
 
 from .losses import BETA_LOSSES
 
@@ -13,48 +14,52 @@ INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
 
 def _check_compressed_structure(X, name):
-    """Reject CSR/CSC/COO index arrays that would make a kernel read out of bounds."""
-    n_major, n_minor = X.shape if X.format == "csr" else X.shape[::-1]
+    """Reject a sparse matrix whose index arrays would make ``tocsr()`` or a kernel read out of
+    bounds: scipy's ``check_format(full_check=True)`` for CSR, CSC and BSR, our own check for COO
+    (scipy has no public one)."""
     fmt = X.format.upper()
     if X.format == "coo":
         row, col = np.asarray(X.row), np.asarray(X.col)
         if row.shape != col.shape or row.shape != np.shape(X.data):
-            raise ValueError(f"{name}: COO row, col and data arrays have different lengths.")
+            raise ValueError(f"{name}: invalid COO structure: row, col and data arrays have "
+                             "different lengths. Fix the arrays or rebuild the matrix.")
         for idx, size, what in ((row, X.shape[0], "row"), (col, X.shape[1], "column")):
             if idx.size and (idx.min() < 0 or idx.max() >= size):
                 raise ValueError(
-                    f"{name}: COO {what} indices must lie in [0, {size}); found values in "
-                    f"[{idx.min()}, {idx.max()}]. Fix the indices or the shape."
+                    f"{name}: invalid COO structure: {what} indices must lie in [0, {size}); "
+                    f"found values in [{idx.min()}, {idx.max()}]. Fix the indices or the shape."
                 )
         return
-    indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
-    if indptr.ndim != 1 or indptr.shape[0] != n_major + 1:
+    fix = "Fix its index arrays (indices, indptr) or its shape."
+    for what in ("indptr", "indices"):  # scipy only warns about these
+        if np.asarray(getattr(X, what)).dtype.kind not in "iu":
+            raise ValueError(f"{name}: invalid {fmt} structure: {what} has dtype "
+                             f"{np.asarray(getattr(X, what)).dtype}, not an integer one. {fix}")
+    try:  # on a shallow copy: scipy's check prunes and re-casts the arrays it checks
+        copy.copy(X).check_format(full_check=True)
+    except (ValueError, IndexError) as err:
         raise ValueError(
-            f"{name}: {fmt} indptr has length {indptr.shape[0]}, expected {n_major + 1} for "
-            f"shape {X.shape}."
-        )
-    if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-        raise ValueError(f"{name}: {fmt} indptr must start at 0 and be non-decreasing.")
-    if indptr[-1] > indices.shape[0] or indptr[-1] > np.shape(X.data)[0]:
-        raise ValueError(
-            f"{name}: {fmt} indptr[-1] = {indptr[-1]} exceeds the number of stored entries "
-            f"(indices: {indices.shape[0]}, data: {np.shape(X.data)[0]})."
-        )
-    used = indices[: indptr[-1]]
-    if used.size and (used.min() < 0 or used.max() >= n_minor):
-        raise ValueError(
-            f"{name}: {fmt} indices must lie in [0, {n_minor}); found values in "
-            f"[{used.min()}, {used.max()}]. Fix the indices or the shape."
-        )
+            f"{name}: invalid {fmt} structure: {str(err).rstrip('.')}. {fix}") from None
+    # scipy checks indptr's order only when entries are stored; tocsr() follows it regardless
+    if np.any(np.diff(np.asarray(X.indptr)) < 0):
+        raise ValueError(f"{name}: invalid {fmt} structure: indptr must be a non-decreasing "
+                         f"sequence. {fix}")
 
 
 def _check_non_negative(values, name):
-    n_neg = int(np.count_nonzero(values < 0))
-    if n_neg:
+    """scikit-learn's check_non_negative, whose message adds how many entries, the minimum and
+    the fix (scikit-learn's names only the problem)."""
+    if not sp.issparse(values) and np.size(values) == 0:  # scikit-learn's min() needs an entry
+        return
+    try:
+        check_non_negative(values, name)
+    except ValueError as err:
+        stored = values.data if sp.issparse(values) else np.asarray(values)
+        n_neg = int(np.count_nonzero(stored < 0))
         raise ValueError(
-            f"Negative values in {name}: {n_neg} entr{'y is' if n_neg == 1 else 'ies are'} < 0 "
-            f"(minimum {values.min():g}). NMF needs non-negative data: shift or clip it first."
-        )
+            f"{str(err).rstrip('.')}: {n_neg} entr{'y is' if n_neg == 1 else 'ies are'} < 0 "
+            f"(minimum {stored.min():g}). NMF needs non-negative data: shift or clip it first."
+        ) from None
 
 
 def check_data_with_nan(X, name="X"):
@@ -130,14 +135,9 @@ def check_data(X, name="X"):
     input that needs none is returned as is.
     """
     if sp.issparse(X):
-        if X.format in ("csr", "csc", "coo"):
+        if X.format in ("csr", "csc", "coo", "bsr"):
             _check_compressed_structure(X, name)
-        else:
-            if X.format == "bsr":  # scipy's own full check: corrupt indices would crash tocsr()
-                try:
-                    X.check_format(full_check=True)
-                except (ValueError, IndexError) as err:
-                    raise ValueError(f"{name}: invalid BSR structure: {err}") from err
+        if X.format not in ("csr", "csc", "coo"):
             X = X.tocsr()
     elif isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be a 2-D array-like or a scipy.sparse matrix, got {X!r}.")
@@ -160,13 +160,28 @@ def check_data(X, name="X"):
             X.sum_duplicates()  # also sorts the indices
         if isinstance(X, sp.sparray):
             X = sp.csr_matrix(X)
-        _check_non_negative(X.data, name)
-    else:
-        _check_non_negative(X, name)
+    _check_non_negative(X, name)
     return X
 
 
+# The range of β that float64 can evaluate the β-divergence for: see check_beta_loss.
+BETA_LIMIT = 100.0
+
+
 def check_beta_loss(beta_loss):
+    """β as a float, from a name or a number in [-BETA_LIMIT, BETA_LIMIT] = [-100, 100].
+
+    The β-divergence is built from x^β, v^β and x·v^(β−1) (the MU step also x·v^(β−2)), summed
+    over the entries.  float64 holds numbers up to e^709.78 (``log(finfo(float64).max)``), so
+    |β| · |log x| must stay below 709.78 for every value x of X and of the model v: beyond that
+    x^β overflows (or, on the other side of 1, underflows to 0 and the divergence loses the
+    entry).  |β| <= 100 keeps values across [1e-3, 1e3] evaluable: 100 · log(1e3) = 690.8, which
+    leaves a factor e^19 ≈ 1.8e8 for the sums over entries and the factors β, β − 1.  Beyond
+    |β| = 709.78 no data whose values differ from 1 by more than a factor e can be evaluated at
+    all.  Inside the range, data far from 1 can still overflow a fit (the digits, max 16, fit up
+    to β ≈ 148 from the NNDSVDa start); the fit then raises a FloatingPointError that says to
+    rescale X.
+    """
     if isinstance(beta_loss, str):
         if beta_loss not in BETA_LOSSES:
             raise ValueError(
@@ -174,13 +189,21 @@ def check_beta_loss(beta_loss):
             )
         return BETA_LOSSES[beta_loss]
     if isinstance(beta_loss, bool) or not isinstance(beta_loss, numbers.Real):
-        raise TypeError(
-            f"beta_loss must be one of {sorted(BETA_LOSSES)} or a real number, got {beta_loss!r}."
-        )
-    beta = float(beta_loss)
-    if not np.isfinite(beta):
-        raise ValueError(f"beta_loss must be finite, got {beta_loss!r}.")
-    return beta
+        raise TypeError(f"beta_loss must be one of {sorted(BETA_LOSSES)} or an instance of "
+                        f"float, not {type(beta_loss).__qualname__}.")
+    try:
+        return float(_scalar(beta_loss, "beta_loss", numbers.Real, min_val=-BETA_LIMIT,
+                             max_val=BETA_LIMIT))
+    except ValueError as err:
+        if beta_loss != beta_loss:  # NaN: nothing to explain
+            raise
+        # check_scalar says where the bound is, not why
+        raise ValueError(
+            f"{str(err).rstrip('.')}: float64 cannot evaluate the powers x**beta_loss of the "
+            f"beta-divergence beyond |beta_loss| = {BETA_LIMIT:g} (for values of X up to 1e3, "
+            f"1e3**{BETA_LIMIT:g} = 1e{3 * BETA_LIMIT:g} is already near float64's max, "
+            f"1.8e308). Use a beta_loss in [-{BETA_LIMIT:g}, {BETA_LIMIT:g}]."
+        ) from None
 
 
 def check_zeros_for_beta(X, beta):
@@ -245,22 +268,24 @@ def check_graph(graph, graph_reg, n_samples):
     if graph_reg == 0:
         return None
     if sp.issparse(graph):
+        if graph.format in ("csr", "csc", "coo", "bsr"):  # corrupt indices would crash the copy
+            _check_compressed_structure(graph, "graph")
         A = sp.csr_matrix(graph, dtype=np.float64, copy=True)
         A.sum_duplicates()
         A.eliminate_zeros()
-        values = A.data
     else:
         A = check_array(graph, dtype=np.float64, ensure_all_finite=False, input_name="graph")
-        values = A
     if A.ndim != 2 or A.shape != (n_samples, n_samples):
         raise ValueError(
             f"graph must be a square (n_samples, n_samples) = ({n_samples}, {n_samples}) "
             f"affinity between the rows of X, got shape {A.shape}."
         )
-    if not np.all(np.isfinite(values)):
-        raise ValueError("graph contains NaN or infinity.")
-    if np.any(values < 0):
-        raise ValueError("graph must be non-negative (an affinity, not a distance or Laplacian).")
+    assert_all_finite(A, input_name="graph")
+    try:
+        check_non_negative(A, "graph")
+    except ValueError as err:  # scikit-learn's message names the problem, not the cause
+        raise ValueError(f"{str(err).rstrip('.')}: graph must be non-negative (an affinity, not "
+                         "a distance or Laplacian).") from None
     A = sp.csr_matrix(A)
     A.sort_indices()
     asymmetry = abs(A - A.T)
@@ -286,34 +311,46 @@ def check_solver_for_graph(solver, beta, has_graph, stop):
         raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
 
 
+def _scalar(value, name, target_type, min_val=None, max_val=None, include_boundaries="both"):
+    """scikit-learn's check_scalar, plus the two values it lets through: a bool (an int
+    subclass, never a count or a size) and NaN (it compares False with every bound)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an instance of "
+                        f"{'int' if target_type is numbers.Integral else 'float'}, not bool.")
+    value = check_scalar(value, name, target_type, min_val=min_val, max_val=max_val,
+                         include_boundaries=include_boundaries)
+    if value != value:
+        closed_low = include_boundaries in ("left", "both")
+        if max_val is None:
+            bounds = f"{'>=' if closed_low else '>'} {min_val}"
+        else:
+            closed_high = include_boundaries in ("right", "both")
+            bounds = (f"in {'[' if closed_low else '('}{min_val}, "
+                      f"{max_val}{']' if closed_high else ')'}")
+        raise ValueError(f"{name} == nan, must be a number {bounds}.")
+    return value
+
+
 def check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}.")
-    return int(value)
+    """An int >= minimum (numpy integers too, bools not) as a Python int."""
+    return int(_scalar(value, name, numbers.Integral, min_val=minimum))
 
 
 def check_real(value, name, minimum, allow_none=False, strict=False):
-    """A real number >= minimum (> if strict); +inf is allowed ("no limit"), NaN is not."""
-    if value is None and allow_none:
+    """A real number >= minimum (> if strict) as a float; +inf is allowed ("no limit"), NaN is
+    not; None passes through if ``allow_none``."""
+    if value is None and allow_none:  # check_scalar has no "None means no limit"
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    if np.isnan(value):
-        raise ValueError(f"{name} must be a number, got NaN.")
-    if value < minimum or (strict and value == minimum):
-        op = ">" if strict else ">="
-        raise ValueError(f"{name} must be {op} {minimum}, got {value}.")
-    return float(value)
+    return float(_scalar(value, name, numbers.Real, min_val=minimum,
+                         include_boundaries="neither" if strict else "left"))
 
 
-def check_finite_real(value, name, minimum, maximum=np.inf):
-    """A finite real number in [minimum, maximum]."""
-    value = check_real(value, name, minimum)
-    if not value <= maximum:
-        raise ValueError(f"{name} must be <= {maximum} and finite, got {value}.")
-    return value
+def check_finite_real(value, name, minimum, maximum=np.inf, *, include_maximum=True):
+    """A finite real number in [minimum, maximum] (or [minimum, maximum) if not
+    ``include_maximum``) as a float."""
+    closed = include_maximum and maximum < np.inf  # an infinite maximum is excluded: finite
+    return float(_scalar(value, name, numbers.Real, min_val=minimum, max_val=maximum,
+                         include_boundaries="both" if closed else "left"))
 
 
 def check_regularization(alpha_W, alpha_H, l1_ratio):
@@ -322,7 +359,7 @@ def check_regularization(alpha_W, alpha_H, l1_ratio):
     if isinstance(alpha_H, str) and alpha_H == "same":
         alpha_H = alpha_W
     elif isinstance(alpha_H, str):
-        raise ValueError(f"alpha_H must be a number >= 0 or 'same', got {alpha_H!r}.")
+        raise ValueError(f"alpha_H == {alpha_H!r}, must be 'same' or a float >= 0.0.")
     else:
         alpha_H = check_finite_real(alpha_H, "alpha_H", 0.0)
     l1_ratio = check_finite_real(l1_ratio, "l1_ratio", 0.0, 1.0)

@@ -48,6 +48,12 @@ def _csr(data, indices, indptr, shape=(12, 8)):
     return X
 
 
+def _csr_float_indices():
+    X = _one_row_nnz([1.0, 2.0], [1, 3])
+    X.indices = X.indices.astype(np.float64)  # scipy's check_format only warns
+    return X
+
+
 def _readonly(A):
     A = A.copy()
     A.setflags(write=False)
@@ -74,7 +80,9 @@ def _one_row_nnz(values, cols):
 
 CASES = [
     # values
-    Case("negative", lambda: BASE - 0.5, ValueError, "Negative values"),
+    Case("negative", lambda: BASE - 0.5, ValueError,
+         r"Negative values in data passed to X: \d+ entries are < 0 \(minimum -0.4\d*\)\. "
+         "NMF needs non-negative data: shift or clip it first."),
     Case("nan-without-mask-is-missing", lambda: np.where(BASE > 0.9, np.nan, BASE)),
     Case("+inf", lambda: np.where(BASE > 0.9, np.inf, BASE), ValueError, "infinity"),
     Case("-inf", lambda: np.where(BASE > 0.9, -np.inf, BASE), ValueError, "infinity"),
@@ -129,13 +137,22 @@ CASES = [
         (BASE.ravel(), np.tile(np.arange(8, dtype=np.int64), 12),
          np.arange(0, 97, 8, dtype=np.int64)), shape=(12, 8))),
     Case("csr-index-out-of-range", lambda: _one_row_nnz([1.0, 2.0], [1, 9]), ValueError,
-         r"indices must lie in \[0, 8\)"),
+         "invalid CSR structure: indices must be < 8"),
     Case("csr-negative-index", lambda: _one_row_nnz([1.0, 2.0], [-1, 3]), ValueError,
-         r"indices must lie in \[0, 8\)"),
+         "invalid CSR structure: indices must be >= 0"),
     Case("csr-indptr-not-monotone", lambda: _csr([1.0, 2.0], [1, 3], [0, 2, 1] + [2] * 10),
-         ValueError, "indptr"),
+         ValueError, "indptr must be a non-decreasing sequence"),
+    # nothing stored: scipy's check_format skips the order check, ours does not
+    Case("csr-indptr-not-monotone-nothing-stored",
+         lambda: _csr([1.0], [99], [0, 1, 0] + [0] * 10), ValueError,
+         "indptr must be a non-decreasing sequence"),
     Case("csr-shape-mismatch", lambda: _csr([1.0, 2.0], [1, 3], [0, 2, 2]), ValueError,
-         "indptr has length"),
+         "invalid CSR structure: index pointer size 3 should be 13"),
+    Case("csr-float-indices", lambda: _csr_float_indices(), ValueError,
+         "indices has dtype float64, not an integer one"),
+    # arrays longer than the stored entries: scipy's check prunes them, on its own copy
+    Case("csr-spare-capacity", lambda: _csr([1.0, 2.0, 3.0, 4.0], [1, 3, 0, 0],
+                                            [0, 2] + [2] * 11)),
     Case("csr-negative-values", lambda: _one_row_nnz([-1.0, 2.0], [1, 3]), ValueError,
          "Negative values"),
     Case("csr-nan-value", lambda: _one_row_nnz([np.nan, 2.0], [1, 3]), ValueError, "NaN"),
@@ -154,6 +171,16 @@ CASES = [
     Case("beta=-1-with-zeros", lambda: np.where(BASE > 0.5, BASE, 0), ValueError,
          "undefined when X contains zeros", kwargs=dict(beta_loss=-1.0)),
     Case("itakura-saito-positive", lambda: BASE, kwargs=dict(beta_loss="itakura-saito")),
+    # the range of β float64 can evaluate
+    Case("beta=1e6", lambda: BASE, ValueError,
+         r"beta_loss == 1000000.0, must be <= 100.0: float64 cannot evaluate",
+         kwargs=dict(beta_loss=1e6)),
+    Case("beta=-1e3", lambda: BASE, ValueError, r"beta_loss == -1000.0, must be >= -100.0",
+         kwargs=dict(beta_loss=-1e3)),
+    Case("beta=nan", lambda: BASE, ValueError, r"beta_loss == nan, must be a number",
+         kwargs=dict(beta_loss=np.nan)),
+    Case("beta=10", lambda: BASE, kwargs=dict(beta_loss=10.0)),
+    Case("beta=-5-positive", lambda: BASE, kwargs=dict(beta_loss=-5.0)),
 ]
 
 CASE_IDS = [c.id for c in CASES]
@@ -305,6 +332,8 @@ def _cli_input(X, tmp_path):
         if X.format == "csr" and not (len(X.indptr) == X.shape[0] + 1
                                       and np.all(np.diff(X.indptr) >= 0)):
             return None  # a corrupt structure cannot be written by scipy
+        if X.format == "csr" and X.indices.dtype.kind not in "iu":
+            return None  # loading casts the indices to integers: the file is a different case
         path = tmp_path / "x.npz"
         try:
             sp.save_npz(path, X.tocsr())
@@ -379,7 +408,7 @@ W0, H0 = nn.initialize(BASE, K, "random", random_state=0)
 INIT_CASES = [
     ("nan-in-W0", (np.where(W0 > 0.5, np.nan, W0), H0), ValueError, "NaN"),
     ("inf-in-H0", (W0, np.where(H0 > 0.5, np.inf, H0)), ValueError, "infinity"),
-    ("negative-W0", (-W0, H0), ValueError, "Negative values in init W0"),
+    ("negative-W0", (-W0, H0), ValueError, "Negative values in data passed to init W0"),
     ("wrong-shape", (W0.T, H0), ValueError, r"init W0 has shape \(3, 12\), expected \(12, 3\)"),
     ("wrong-k", (W0[:, :2], H0[:2]), ValueError, "expected"),
     ("strings", (W0.astype(str), H0), TypeError, "text"),
