@@ -114,3 +114,25 @@ def auto_solver(beta, *, sparse=False, graph=False, observed=False, dask=False,
 _MODULES = (mu, cd, hals, anls, pgd, newton_cd)  # the registry: one entry per solver module
 for _module in _MODULES:
     register(_module.SOLVER)
+
+
+def _betas(predicate):
+    """The β of ``predicate`` in words, over the three named losses and "other β"."""
+    named = [(2.0, "2"), (1.0, "1"), (0.0, "0")]
+    hits = [words for beta, words in named if predicate(beta)]
+    if predicate(0.5) and predicate(3.0) and len(hits) == 3:
+        return "every β"
+    return ", ".join(hits) if hits else "–"
+
+
+def table():
+    """The README's solver table (markdown), read from the registry: a test checks that the
+    README holds exactly this."""
+    rows = ["| solver | β | missing values | graph (GNMF) | Dask | what it is |",
+            "|---|---|---|---|---|---|"]
+    for s in SOLVERS.values():
+        observed = "–" if s.observed_beta is None else _betas(s.observed_beta)
+        graph = ", ".join(f"{b:g}" for b in s.graph_betas) or "–"
+        rows.append(f"| `{s.name}` | {_betas(s.supports_beta)} | {observed} | {graph} | "
+                    f"{_betas(s.dask_betas)} | {s.summary} |")
+    return "\n".join(rows)

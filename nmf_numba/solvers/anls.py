@@ -43,7 +43,8 @@ def _new_step(options):
 
 SOLVER = Solver(
     name="anls",
-    summary="alternating exact NNLS by block principal pivoting (Kim & Park 2011), β = 2",
+    summary=("alternating exact NNLS by block principal pivoting (Kim & Park, SIAM J. Sci. "
+             "Comput. 2011)"),
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,

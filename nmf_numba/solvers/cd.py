@@ -42,7 +42,8 @@ def _from_products(A, XB, G, penalty, n_sweeps):
 
 SOLVER = Solver(
     name="cd",
-    summary="coordinate descent / HALS, one sweep per half-step (scikit-learn's cd), β = 2",
+    summary=("one cyclic HALS sweep per half-step, scikit-learn's `solver=\"cd\"` (Cichocki & Phan, "
+             "IEICE 2009)"),
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,

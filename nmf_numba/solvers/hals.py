@@ -57,7 +57,8 @@ def _from_products(A, XB, G, penalty, n_sweeps):
 
 SOLVER = Solver(
     name="hals",
-    summary="accelerated HALS (Gillis & Glineur 2012): repeated sweeps while they pay, β = 2",
+    summary=("accelerated HALS: repeated sweeps on the same products while they pay (Gillis & "
+             "Glineur, Neural Comput. 2012)"),
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,

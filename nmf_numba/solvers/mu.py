@@ -125,7 +125,8 @@ def _from_products(A, XB, G, penalty, n_sweeps):
 
 SOLVER = Solver(
     name="mu",
-    summary="multiplicative updates (Lee & Seung 2001; Févotte & Idier 2011), every β",
+    summary=("multiplicative updates with Févotte & Idier's exponent (Lee & Seung, NIPS 2001; "
+             "Févotte & Idier, Neural Comput. 2011)"),
     new_step=_new_step,
     observed_beta=every_beta,
     graph_betas=(1.0, 2.0),

@@ -44,7 +44,8 @@ def _new_step(options):
 
 SOLVER = Solver(
     name="newton-cd",
-    summary="coordinate descent with one-variable Newton steps (Hsieh & Dhillon 2011), KL",
+    summary=("cyclic coordinate descent with one-variable Newton steps (Hsieh & Dhillon, KDD "
+             "2011)"),
     new_step=_new_step,
     supports_beta=_kl_only,
     beta_words="only beta_loss='kullback-leibler' (beta=1)",

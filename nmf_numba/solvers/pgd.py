@@ -92,7 +92,8 @@ def _new_step(options):
 
 SOLVER = Solver(
     name="pgd",
-    summary="alternating projected gradient with Lin's step-size search (Lin 2007), β = 2",
+    summary=("alternating projected gradient with Lin's step-size search (Lin, Neural Comput. "
+             "2007)"),
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,
