@@ -143,4 +143,4 @@ def test_toy_solver_runs_through_the_cli(toy, tmp_path):
     assert cli.main(["fit", str(path), "-k", "3", "--solver", "toy-pg", "--max-iter", "20",
                      "--seed", "0", "--out", str(out), "-q"]) == 0
     summary = json.loads(out.with_suffix(".json").read_text())
-    assert summary["solver"] == "toy-pg"
+    assert summary["parameters"]["solver"] == "toy-pg"
