@@ -9,7 +9,6 @@ from ._sklearn import assert_all_finite, check_array, check_non_negative, check_
 
 from .losses import BETA_LOSSES
 
-SOLVERS = ("auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd")
 INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
 
@@ -221,44 +220,6 @@ def check_zeros_for_beta(X, beta):
         )
 
 
-def check_solver(solver, beta, sparse, graph=False):
-    from .solvers import SUPPORTED_BETA, auto_solver
-
-    if not isinstance(solver, str) or solver not in SOLVERS:
-        raise ValueError(f"Invalid solver {solver!r}: use one of {list(SOLVERS)}.")
-    if solver == "auto":
-        return auto_solver(beta, sparse, graph)
-    supports, words = SUPPORTED_BETA[solver]
-    if not supports(beta):
-        able = [name for name, (ok, _) in SUPPORTED_BETA.items() if ok(beta)]
-        raise ValueError(
-            f"solver={solver!r} supports {words}; got beta_loss={beta:g}. Solvers for this "
-            f"beta_loss: {able}."
-        )
-    return solver
-
-
-# Which solvers handle observed-only data (a mask, NaN, missing="unobserved"), for which β.
-OBSERVED_SOLVERS = {"mu": None, "cd": (2.0,), "hals": (2.0,)}
-
-
-def check_solver_for_mask(solver, beta, has_graph):
-    supported = solver in OBSERVED_SOLVERS and (
-        OBSERVED_SOLVERS[solver] is None or beta in OBSERVED_SOLVERS[solver])
-    if not supported:
-        able = [s for s, betas in OBSERVED_SOLVERS.items() if betas is None or beta in betas]
-        raise ValueError(
-            f"Missing values (NaN, mask= or missing='unobserved') are not supported by "
-            f"solver={solver!r} with beta_loss={beta:g}; solvers that support them: {able}."
-        )
-    if has_graph:
-        raise ValueError("A graph penalty cannot be combined with missing values yet.")
-
-
-# Which solvers take a graph penalty, and for which β.
-GRAPH_SOLVERS = {"mu": (1.0, 2.0), "cd": (2.0,), "hals": (2.0,)}
-
-
 def check_graph(graph, graph_reg, n_samples):
     """The affinity of graph-regularised NMF as canonical CSR float64, or None (no graph term)."""
     if graph is None:
@@ -295,20 +256,6 @@ def check_graph(graph, graph_reg, n_samples):
             "graph must be symmetric; symmetrise it first, e.g. A.maximum(A.T) or (A + A.T) / 2."
         )
     return A
-
-
-def check_solver_for_graph(solver, beta, has_graph, stop):
-    if not has_graph:
-        return
-    if beta not in GRAPH_SOLVERS.get(solver, ()):
-        able = [name for name, betas in GRAPH_SOLVERS.items() if beta in betas]
-        raise ValueError(
-            f"A graph penalty is not supported by solver={solver!r} with beta_loss={beta:g}. "
-            + (f"Solvers with a graph for this beta_loss: {able}." if able else
-               "Graph-regularised NMF supports beta_loss='frobenius' and 'kullback-leibler'.")
-        )
-    if stop == "pgrad" and beta != 2:
-        raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
 
 
 def _scalar(value, name, target_type, min_val=None, max_val=None, include_boundaries="both"):

@@ -140,8 +140,8 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
     if affinity is not None and stop == "pgrad" and beta != 2:
         raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
-    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0,
-                                               np.nextafter(1, 0))
+    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, 1.0,
+                                               include_maximum=False)
     n_init = _validation.check_int(n_init, "n_init", 1)
     as_rng(random_state)  # the one random_state rule: its error now, not after the data work
     k = check_n_components(n_components, X, init)
@@ -197,7 +197,10 @@ def nmf(
     n_components : int or None
         Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
-        The β of the β-divergence minimised (2, 1, 0 for the names).
+        The β of the β-divergence minimised (2, 1, 0 for the names).  A number must lie in
+        [-100, 100]: beyond that, float64 cannot evaluate the powers ``x**beta_loss`` of the
+        divergence for data of ordinary magnitude.  Inside the range, data far from 1 can
+        still overflow; the fit then raises a FloatingPointError saying to rescale X.
     solver : {"auto", "mu", "cd", "hals", "anls", "pgd", "newton-cd"}
         "mu": multiplicative updates (every β).  "cd": coordinate descent / HALS (β = 2), one
         sweep per half-step, as scikit-learn.  "hals": accelerated HALS (Gillis & Glineur
@@ -395,7 +398,8 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     k = np.shape(H)[0]
     H = _validation.check_factor(H, (k, X.shape[1]), X.dtype, "H")
     alpha_W, _, l1_ratio = _validation.check_regularization(alpha_W, 0.0, l1_ratio)
-    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, np.nextafter(1, 0))
+    smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, 1.0,
+                                               include_maximum=False)
     max_iter = _validation.check_int(max_iter, "max_iter", 1)
     tol = _validation.check_real(tol, "tol", 0.0)
 
