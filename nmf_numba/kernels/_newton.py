@@ -62,8 +62,8 @@ def newton_row(x, cols, p, a, B, colsum, l1, l2, max_newton, eps):
     """Cyclic coordinate Newton over the k entries of ``a`` (in place; ``p`` kept in step).
 
     A call, not inlined into the kernels' parallel loops: Numba's parallel transformation is slow
-    on a large loop body (the kernels took 7 s each to compile with it inlined), and a row's
-    work dwarfs the call.
+    on a large loop body (compile times in the README's performance section), and a row's work
+    dwarfs the call.
 
     Returns ``Σ_r (∇ᴾ_r)²``: the squared projected gradient of each coordinate as its update
     found it (after the earlier coordinates of the row moved).

@@ -16,8 +16,8 @@ from ._scalar import power
 _CHUNKS = 64
 
 # The inner loops accumulate into one output row.  Taking four stored entries per step breaks
-# the load-add-store chain through that row into a quarter as many links (measured on 20000×5000
-# at 1%, k = 32: 7.6 → 5.3 ms for X B).
+# the load-add-store chain through that row into a quarter as many links (the README's
+# performance section has the measurement).
 
 
 @njit(**PARALLEL_SUMS)
@@ -48,8 +48,8 @@ def _ratio_of_model(x, v, beta, eps, two):
     """``x · v^(β−2)``, with ``v`` clipped at eps when β < 2 (scikit-learn's guard).
 
     Deliberately not inlined into the Numba IR: with its β branches written out at each of
-    the five call sites of :func:`_mu_ratio_rows`, the kernel took about twice as long to
-    compile, and it measured the same speed either way."""
+    the five call sites of :func:`_mu_ratio_rows` the kernel compiles much more slowly, at the
+    same speed."""
     if beta < two and v < eps:
         v = eps
     if beta == two / two:
@@ -114,8 +114,8 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
     clipped at ``eps`` when β < 2 (scikit-learn's guard), turned into the ratio and accumulated.
 
     The parallel loop runs over a fixed number of row chunks and calls a serial function for
-    each: Numba's parallel transformation is slow on a large loop body, and with the body
-    written out here this kernel took 15–20 s to compile (about 6 s now, at the same speed).
+    each: Numba's parallel transformation is slow on a large loop body (the README's
+    performance section gives the compile times both ways; the speed is the same).
     """
     n_rows = indptr.shape[0] - 1
     n_chunks = min(_CHUNKS, max(n_rows, 1))
