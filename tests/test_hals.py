@@ -28,8 +28,8 @@ def test_alpha_zero_is_exactly_cd(fmt):
     for _ in range(3):
         cd.update(data.X_op, A1, B1)
         cd.update(data.Xt_op, B1, A1)
-        hals.update(data.X_op, A2, B2, alpha=0.0)
-        hals.update(data.Xt_op, B2, A2, alpha=0.0)
+        hals.update(data.X_op, A2, B2, budget=0.0)
+        hals.update(data.Xt_op, B2, A2, budget=0.0)
     np.testing.assert_array_equal(A1, A2)
     np.testing.assert_array_equal(B1, B2)
 
@@ -40,7 +40,7 @@ def test_sweep_bound_follows_the_cost_model():
     A, B = np.ones((1000, 10)), np.ones((200, 10))
     # rho = 1 + (1000·200·10 + 200·100) / (1000·100) = 21.2 → 1 + 0.5·21.2 = 11.6
     assert hals.max_sweeps(op, A, B) == 11
-    assert hals.max_sweeps(op, A, B, alpha=0.0) == 1
+    assert hals.max_sweeps(op, A, B, budget=0.0) == 1
 
 
 def test_sweep_repeats_stop_when_the_change_is_small():
