@@ -51,7 +51,7 @@ from ._data import Data
 from ._loop import Stopping, build_result, progress_bar, run, warn_if_max_iter
 from ._random import draw_seeds
 from ._threads import single_threaded
-from .init import check_n_components
+from .init import NNDSVD_EPS, check_n_components, nndsvd_pairs
 from .losses import EPSILON, divergence, frobenius_from_parts
 from .solvers import HalfStep, hals, mu
 from .solvers._common import scaled_penalties
@@ -372,30 +372,13 @@ def _nndsvd(cluster, k, seed, fill):
     norms = [cluster.delayed(_nndsvd_column_norms, pure=True)(u) for u in U.to_delayed().ravel()]
     (sq,) = cluster.dask.compute(cluster._tree(norms, np.add))
     x_p, x_n = np.sqrt(sq[0]), np.sqrt(sq[1])
-    y_p = np.linalg.norm(np.maximum(V, 0), axis=1)
-    y_n = np.linalg.norm(np.minimum(V, 0), axis=1)
-    m_p, m_n = x_p * y_p, x_n * y_n
-    use_negative = np.zeros(k, dtype=bool)
-    scale = np.zeros(k)
-    H = np.zeros((k, n))
-    for j in range(k):
-        if j == 0:  # the leading pair is non-negative up to sign (Perron-Frobenius)
-            sign = 1.0 if m_p[0] >= m_n[0] else -1.0
-            use_negative[0] = sign < 0
-            scale[0] = np.sqrt(S[0])
-            H[0] = np.sqrt(S[0]) * np.abs(V[0])
-            continue
-        if m_p[j] > m_n[j]:
-            sigma, x_nrm, v = m_p[j], x_p[j], np.maximum(V[j], 0) / y_p[j]
-        elif m_n[j] > 0:
-            sigma, x_nrm, v = m_n[j], x_n[j], np.abs(np.minimum(V[j], 0)) / y_n[j]
-            use_negative[j] = True
-        else:  # both parts vanish: the component starts at zero
-            continue
-        lbd = np.sqrt(S[j] * sigma)
-        scale[j] = lbd / x_nrm
-        H[j] = lbd * v
-    eps = 1e-6
+    H, sign, lbd = nndsvd_pairs(S, V, x_p, x_n)
+    use_negative = sign < 0
+    # W_b's columns are λ_j times the chosen part of u_j normalised (the leading one: |u_0|)
+    x_nrm = np.where(use_negative, x_n, x_p)
+    scale = np.divide(lbd, x_nrm, out=np.zeros(k), where=(sign != 0) & (x_nrm > 0))
+    scale[0] = lbd[0]
+    eps = NNDSVD_EPS
     H[H < eps] = 0
     if fill is not None:
         H[H == 0] = fill

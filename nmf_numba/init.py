@@ -27,31 +27,57 @@ def _random(X, k, rng):
     return np.abs(W).astype(X.dtype, copy=False), np.abs(H).astype(X.dtype, copy=False)
 
 
-def _nndsvd(X, k, random_state, eps=1e-6):
-    """Boutsidis & Gallopoulos (2008): the positive parts of the leading singular triplets."""
-    U, S, V = randomized_svd(X, k, random_state=svd_seed(random_state))
-    W = np.zeros((X.shape[0], k), dtype=np.float64)
-    H = np.zeros((k, X.shape[1]), dtype=np.float64)
-    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+NNDSVD_EPS = 1e-6
+"""Entries of an NNDSVD start below this become exact zeros (scikit-learn's threshold)."""
+
+
+def nndsvd_pairs(S, V, x_pos_norm, x_neg_norm):
+    """NNDSVD's choice for each singular triplet ``(u_j, S_j, v_j)`` (Boutsidis & Gallopoulos
+    2008), given the norms of the positive and negative parts of each column of U.
+
+    Returns ``(H, sign, scale)``: H (k×n, float64, before the ``NNDSVD_EPS`` threshold) and,
+    for each component, which part of ``u_j`` makes column j of W (``sign`` +1: the positive
+    part, −1: the negative part's magnitude, 0: both vanish and the component starts at zero)
+    and ``λ_j``, with which that part, normalised, is multiplied.  The leading pair is
+    non-negative up to its sign (Perron-Frobenius): W's column 0 is ``√S₀ |u₀|``, sign +1.
+    This is the one place of the rule; the single-machine and the Dask initialisations form
+    W from it each where U lives."""
+    k, n = V.shape
+    H = np.zeros((k, n), dtype=np.float64)
+    sign = np.zeros(k, dtype=np.int8)
+    scale = np.zeros(k, dtype=np.float64)
     H[0, :] = np.sqrt(S[0]) * np.abs(V[0, :])
+    sign[0], scale[0] = 1, np.sqrt(S[0])
     for j in range(1, k):
-        x, y = U[:, j], V[j, :]
-        x_p, y_p = np.maximum(x, 0), np.maximum(y, 0)
-        x_n, y_n = np.abs(np.minimum(x, 0)), np.abs(np.minimum(y, 0))
-        x_p_nrm, y_p_nrm = np.linalg.norm(x_p), np.linalg.norm(y_p)
-        x_n_nrm, y_n_nrm = np.linalg.norm(x_n), np.linalg.norm(y_n)
-        m_p, m_n = x_p_nrm * y_p_nrm, x_n_nrm * y_n_nrm
+        y = V[j, :]
+        y_p, y_n = np.maximum(y, 0), np.abs(np.minimum(y, 0))
+        y_p_nrm, y_n_nrm = np.linalg.norm(y_p), np.linalg.norm(y_n)
+        m_p, m_n = x_pos_norm[j] * y_p_nrm, x_neg_norm[j] * y_n_nrm
         if m_p > m_n:
-            u, v, sigma = x_p / x_p_nrm, y_p / y_p_nrm, m_p
+            v, sigma, sign[j] = y_p / y_p_nrm, m_p, 1
         elif m_n > 0:
-            u, v, sigma = x_n / x_n_nrm, y_n / y_n_nrm, m_n
+            v, sigma, sign[j] = y_n / y_n_nrm, m_n, -1
         else:  # both parts vanish (e.g. X is all zeros): the component starts at zero
             continue
-        lbd = np.sqrt(S[j] * sigma)
-        W[:, j] = lbd * u
-        H[j, :] = lbd * v
-    W[W < eps] = 0
-    H[H < eps] = 0
+        scale[j] = np.sqrt(S[j] * sigma)
+        H[j, :] = scale[j] * v
+    return H, sign, scale
+
+
+def _nndsvd(X, k, random_state):
+    """Boutsidis & Gallopoulos (2008): the positive parts of the leading singular triplets."""
+    U, S, V = randomized_svd(X, k, random_state=svd_seed(random_state))
+    parts = [(np.maximum(U[:, j], 0), np.abs(np.minimum(U[:, j], 0))) for j in range(k)]
+    norms = np.array([[np.linalg.norm(p), np.linalg.norm(q)] for p, q in parts]).reshape(k, 2)
+    H, sign, scale = nndsvd_pairs(S, V, norms[:, 0], norms[:, 1])
+    W = np.zeros((X.shape[0], k), dtype=np.float64)
+    W[:, 0] = scale[0] * np.abs(U[:, 0])
+    for j in range(1, k):
+        if sign[j]:
+            x = parts[j][0] if sign[j] > 0 else parts[j][1]
+            W[:, j] = scale[j] * (x / norms[j, 0 if sign[j] > 0 else 1])
+    W[W < NNDSVD_EPS] = 0
+    H[H < NNDSVD_EPS] = 0
     return W, H
 
 
