@@ -255,32 +255,6 @@ def test_verbose_progress_bar(capsys):
     assert "nmf[hals]" in err and "objective=" in err
 
 
-@pytest.mark.parametrize("solver,beta,fmt", [("mu", 1.0, "csr"), ("mu", 1.0, "dense"),
-                                             ("cd", 2.0, "dense"), ("mu", 0.5, "csr"),
-                                             ("newton-cd", 1.0, "csr"), ("hals", 2.0, "csr"),
-                                             ("anls", 2.0, "dense")])
-def test_thread_count_does_not_change_results(solver, beta, fmt):
-    """Factors, loss and history are bit-for-bit the same with 1 and 2 numba threads."""
-    numba = pytest.importorskip("numba")
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs at least 2 numba threads (NUMBA_NUM_THREADS=1 in this environment)")
-    X = make_data(130, 70, fmt=fmt)
-    before = numba.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            results.append(nn.nmf(X, 4, solver=solver, beta_loss=beta, max_iter=20, tol=0,
-                                  random_state=0))
-    finally:
-        numba.set_num_threads(before)
-    a, b = results
-    np.testing.assert_array_equal(a.W, b.W)
-    np.testing.assert_array_equal(a.H, b.H)
-    assert a.loss == b.loss
-    np.testing.assert_array_equal(a.history["objective"], b.history["objective"])
-
-
 @pytest.mark.parametrize("array_type", ["csr_array", "csc_matrix", "coo_matrix", "lil_matrix"])
 def test_every_sparse_format_and_array_api(array_type):
     Xd = make_data(12, 9)
