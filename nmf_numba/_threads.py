@@ -17,6 +17,7 @@ choice changes the speed, not the results.  ``numba.get_num_threads()`` called i
 """
 
 import contextlib
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -33,14 +34,32 @@ class _Settings:
 settings = _Settings()
 
 _CONTROLLER = []  # one threadpoolctl controller per process: building one scans the libraries
+_LOCK = threading.Lock()
+_SERIAL_BLAS = {"fits": 0, "limiter": None}
 
 
-def _blas_limit(n_threads):
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
+@contextlib.contextmanager
+def _serial_blas():
+    """The BLAS on one thread while the block runs.  The limit is process-wide, and fits may
+    overlap in several Python threads: the first fit to enter sets it, the last to leave
+    restores what was there before the first (a per-fit restore would put back another fit's
+    limit and leave the BLAS on one thread for good)."""
+    with _LOCK:
+        if _SERIAL_BLAS["fits"] == 0:
+            if not _CONTROLLER:
+                from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=n_threads, user_api="blas")
+                _CONTROLLER.append(ThreadpoolController())
+            _SERIAL_BLAS["limiter"] = _CONTROLLER[0].limit(limits=1, user_api="blas")
+        _SERIAL_BLAS["fits"] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _SERIAL_BLAS["fits"] -= 1
+            if _SERIAL_BLAS["fits"] == 0:
+                _SERIAL_BLAS.pop("limiter").restore_original_limits()
+                _SERIAL_BLAS["limiter"] = None
 
 
 @contextlib.contextmanager
@@ -57,7 +76,7 @@ def numba_serial():
 @contextlib.contextmanager
 def single_threaded():
     """Numba and the BLAS both on the calling thread."""
-    with _blas_limit(1), numba_serial():
+    with _serial_blas(), numba_serial():
         yield
 
 
@@ -67,4 +86,4 @@ def fit_threads(sparse, blas_bound, n_stored):
         return single_threaded()
     if not sparse and blas_bound:
         return numba_serial()
-    return _blas_limit(1)
+    return _serial_blas()

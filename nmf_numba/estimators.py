@@ -31,6 +31,7 @@ Differences from scikit-learn, on purpose:
   ``inverse_transform(W) = W @ components_`` is the model and ``transform`` needs no θ.
 """
 
+import collections.abc
 import warnings
 from numbers import Integral, Real
 
@@ -63,6 +64,24 @@ _BETA_LE_0 = (
     "When beta_loss <= 0 and X contains zeros, the solver may diverge. Please add small values "
     "to X, or use a positive beta_loss."
 )
+
+
+class _SolverNames(collections.abc.Set):
+    """The registry's solver names as they are when a parameter is checked, so that a solver
+    registered at run time is a valid ``solver``."""
+
+    def __contains__(self, name):
+        return name in solver_names()
+
+    def __iter__(self):
+        return iter(solver_names())
+
+    def __len__(self):
+        return len(solver_names())
+
+    @classmethod
+    def _from_iterable(cls, iterable):  # set operations give plain sets
+        return frozenset(iterable)
 
 
 def _as_csr(X):
@@ -133,7 +152,8 @@ class NMF(_OwnStartAndW, _SkNMF):
 
     _parameter_constraints: dict = {
         **_SkNMF._parameter_constraints,
-        "solver": [StrOptions(set(solver_names()))],  # the registry's, when this module loads
+        "solver": [StrOptions(_SolverNames())],
+        "random_state": ["random_state", np.random.Generator],  # the package's one rule
         "graph_reg": [Interval(Real, 0, None, closed="left")],
         "smoothness": [Interval(Real, 0, 1, closed="left")],
         "missing": [StrOptions({"zero", "unobserved"})],
@@ -282,6 +302,11 @@ class MiniBatchNMF(_OwnStartAndW, _SkMiniBatchNMF):
     are ``sklearn.decomposition.MiniBatchNMF``'s (see its documentation); the module docstring
     lists the differences.
     """
+
+    _parameter_constraints: dict = {
+        **_SkMiniBatchNMF._parameter_constraints,
+        "random_state": ["random_state", np.random.Generator],  # the package's one rule
+    }
 
     def _check_params(self, X):
         super()._check_params(X)

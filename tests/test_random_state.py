@@ -79,3 +79,12 @@ def test_dask_takes_a_generator():
         runs = [nn.nmf(da.from_array(X, chunks=(10, 12)), 3, init="random",
                        random_state=gen(), **KW) for _ in range(2)]
     np.testing.assert_array_equal(runs[0].W.compute(), runs[1].W.compute())
+
+
+def test_estimators_take_a_generator():
+    X = make_data(20, 12, positive=True)
+    for cls, kw in ((nn.NMF, dict(init="random", shuffle=True)),
+                    (nn.MiniBatchNMF, dict(init="random", batch_size=8))):
+        a = cls(3, random_state=gen(), max_iter=20, **kw).fit(X).components_
+        b = cls(3, random_state=gen(), max_iter=20, **kw).fit(X).components_
+        np.testing.assert_array_equal(a, b)

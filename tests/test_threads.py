@@ -128,7 +128,7 @@ def _fit(X, solver, beta, callback=None, **kw):
 
 @pytest.fixture
 def restore_blas():
-    """Put every BLAS's thread count back after the test (see the xfail test below)."""
+    """Put every BLAS's thread count back after the test (whatever a failing test left)."""
     saved = [(lib, lib.num_threads) for lib in ThreadpoolController().lib_controllers]
     yield
     for lib, n_threads in saved:
@@ -259,10 +259,6 @@ def test_ten_threads_at_once_give_the_serial_results(parallel, restore_blas, fmt
 
 
 @needs_two_threads
-@pytest.mark.xfail(strict=True, reason=(
-    "nmf_numba._threads limits the BLAS process-wide (threadpoolctl), and each fit restores on "
-    "exit the count it saw on entry: overlapping fits restore one another's limits out of "
-    "order and leave the BLAS on 1 thread"))
 def test_overlapping_fits_leave_the_blas_thread_count_as_it_was(restore_blas):
     """Two fits in two Python threads whose thread contexts overlap (A enters, B enters, A
     leaves, B leaves: what ten concurrent fits do) leave every BLAS with its thread count of
@@ -275,6 +271,14 @@ def test_overlapping_fits_leave_the_blas_thread_count_as_it_was(restore_blas):
     a.__enter__()
     b.__enter__()
     a.__exit__(None, None, None)
+    b.__exit__(None, None, None)
+    assert _blas_threads() == before
+    # and while one of them is still inside, the BLAS stays on one thread
+    a, b = (_threads.fit_threads(True, False, 10**9) for _ in range(2))
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert max(_blas_threads().values()) == 1
     b.__exit__(None, None, None)
     assert _blas_threads() == before
 
