@@ -300,6 +300,16 @@ def check_finite_real(value, name, minimum, maximum=np.inf, *, include_maximum=T
                          include_boundaries="both" if closed else "left"))
 
 
+def check_loop(max_iter, tol, time_limit, callback):
+    """``(max_iter, tol, time_limit, callback)`` of a fit's loop, checked."""
+    max_iter = check_int(max_iter, "max_iter", 1)
+    tol = check_real(tol, "tol", 0.0)
+    time_limit = check_real(time_limit, "time_limit", 0.0, allow_none=True, strict=True)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    return max_iter, tol, time_limit, callback
+
+
 def check_regularization(alpha_W, alpha_H, l1_ratio):
     """``(alpha_W, alpha_H, l1_ratio)`` as floats, ``alpha_H="same"`` resolved."""
     alpha_W = check_finite_real(alpha_W, "alpha_W", 0.0)

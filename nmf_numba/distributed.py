@@ -449,12 +449,8 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     t_start = time.perf_counter()
     beta = _validation.check_beta_loss(beta_loss)
     record = solvers.check(solver, beta, dask=True)
-    max_iter = _validation.check_int(max_iter, "max_iter", 1)
-    tol = _validation.check_real(tol, "tol", 0.0)
-    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True,
-                                        strict=True)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
+                                                                 callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
 
     cluster = _Cluster(X, beta)

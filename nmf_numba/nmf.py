@@ -129,12 +129,8 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     else:
         X_fit = X
         _validation.check_zeros_for_beta(X, beta)
-    max_iter = _validation.check_int(max_iter, "max_iter", 1)
-    tol = _validation.check_real(tol, "tol", 0.0)
-    time_limit = _validation.check_real(time_limit, "time_limit", 0.0, allow_none=True,
-                                        strict=True)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
+                                                                 callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
     graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
     affinity = _validation.check_graph(graph, graph_reg, X.shape[0])

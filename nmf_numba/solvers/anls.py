@@ -8,6 +8,7 @@ This is the "ALS" of the NMF literature done properly: exact non-negative subpro
 least squares clipped at zero.
 """
 
+import functools
 import warnings
 
 from ..kernels.dense import nnls_rows
@@ -33,12 +34,7 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
 
 
 def _new_step(options):
-    pgrad = options.pgrad
-
-    def step(op, A, B, penalty):
-        return update(op, A, B, penalty, pgrad)
-
-    return step
+    return functools.partial(update, pgrad=options.pgrad)
 
 
 SOLVER = Solver(

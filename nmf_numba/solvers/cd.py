@@ -5,6 +5,8 @@ objective in one coordinate, projected on ``[0, ∞)``.  This is Cichocki & Phan
 same algorithm as scikit-learn's ``_update_cdnmf_fast`` with ``shuffle=False``.
 """
 
+import functools
+
 import numpy as np
 
 from .._data import SharedGram
@@ -28,12 +30,7 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
 
 
 def _new_step(options):
-    pgrad, rng = options.pgrad, options.rng
-
-    def step(op, A, B, penalty):
-        return update(op, A, B, penalty, pgrad, rng)
-
-    return step
+    return functools.partial(update, pgrad=options.pgrad, shuffle_rng=options.rng)
 
 
 def _from_products(A, XB, G, penalty, n_sweeps):

@@ -12,6 +12,8 @@ the other factor pays off.  The repeats stop when
 The paper's defaults are α = 0.5 and δ = 0.1.  With α = 0 (``budget=0``) this is exactly ``cd``.
 """
 
+import functools
+
 from .._data import SharedGram
 from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
 
@@ -43,12 +45,7 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, budget=SWEEP_BUDGET, delta
 
 
 def _new_step(options):
-    pgrad = options.pgrad
-
-    def step(op, A, B, penalty):
-        return update(op, A, B, penalty, pgrad)
-
-    return step
+    return functools.partial(update, pgrad=options.pgrad)
 
 
 def _from_products(A, XB, G, penalty, n_sweeps):

@@ -10,6 +10,8 @@ O(stored entries) per column instead of O(stored entries · k).  A step that wou
 objective is halved (see :mod:`nmf_numba.kernels._newton`), so the objective never increases.
 """
 
+import functools
+
 from ..losses import EPSILON
 from ._common import NO_PENALTY, HalfStep, Solver
 
@@ -34,12 +36,7 @@ def _kl_only(beta):
 
 
 def _new_step(options):
-    pgrad = options.pgrad
-
-    def step(op, A, B, penalty):
-        return update(op, A, B, penalty, pgrad)
-
-    return step
+    return functools.partial(update, pgrad=options.pgrad)
 
 
 SOLVER = Solver(
