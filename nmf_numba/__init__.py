@@ -9,7 +9,7 @@
 
 from . import metrics
 from .clustering import ConsensusResult, consensus
-from .graph import knn_graph
+from .neighbors import knn_graph
 from .init import initialize
 from .nmf import IterationInfo, NMFResult, nmf, transform
 from .selection import RankSelection, select_rank

@@ -316,3 +316,35 @@ def masked_hals_rows(X, M, A, B, l1, l2, n_sweeps):
                     rest = G[r] @ A[i] - G[r, r] * A[i, r]
                     A[i, r] = max((c[r] - rest) / G[r, r], 0.0)
     return A
+
+
+def knn_graph(X, n_neighbors, weight="binary", sigma=None):
+    """Twin of nmf_numba.knn_graph as a dense m×m matrix, plus the directed kNN pattern K.
+
+    Squared distances from the differences in float64 over the full m×m×n array, self at +inf,
+    the k first of a stable argsort (ties → smaller index), A = max(K, Kᵀ) with the weights:
+    binary 1, heat exp(−d²/σ) (σ default: mean d² over the edges, each once; all 1 if that is
+    0), cosine xi·xj/(‖xi‖‖xj‖) clipped to [0, 1] (0 for an all-zero row).  Returned in X's
+    dtype if float32/float64, else float64.
+    """
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+    X64 = Xd.astype(np.float64)
+    m = X64.shape[0]
+    D = ((X64[:, None, :] - X64[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(D, np.inf)
+    K = np.zeros((m, m), dtype=bool)
+    for i in range(m):
+        K[i, np.argsort(D[i], kind="stable")[:n_neighbors]] = True
+    E = K | K.T
+    if weight == "binary":
+        W = E.astype(np.float64)
+    elif weight == "heat":
+        s = D[np.triu(E)].mean() if sigma is None else sigma
+        W = np.where(E, np.exp(-D / s) if s > 0 else 1.0, 0.0)
+    else:
+        norms = np.linalg.norm(X64, axis=1)
+        den = np.outer(norms, norms)
+        C = np.divide(X64 @ X64.T, den, out=np.zeros((m, m)), where=den > 0)
+        W = np.where(E, np.clip(C, 0.0, 1.0), 0.0)
+    out_dtype = Xd.dtype if Xd.dtype in (np.float32, np.float64) else np.float64
+    return W.astype(out_dtype), K

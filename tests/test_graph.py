@@ -1,43 +1,22 @@
-"""nmf_numba.graph.knn_graph against a slow, obviously-correct NumPy twin (full pairwise distance
-matrix, stable argsort), plus the graph's properties, ties, extreme values and errors."""
+"""nmf_numba.neighbors.knn_graph (scikit-learn's search, exact re-ranking) against a slow,
+obviously-correct NumPy twin (reference.knn_graph: full pairwise distance matrix, stable argsort),
+plus the graph's properties, ties, extreme values and errors."""
 
-import numba
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import nmf_numba.graph as graph_mod
-from nmf_numba.graph import knn_graph
+import nmf_numba.neighbors as neighbors_mod
+from nmf_numba._validation import check_data, check_real
+from nmf_numba.neighbors import knn_graph
 
 from .conftest import make_data
+from .reference import knn_graph as twin_knn_graph
 
 WEIGHTS = ["binary", "heat", "cosine"]
-
-
-def twin_knn_graph(X, n_neighbors, weight="binary", sigma=None):
-    """Dense m×m reference: squared distances from the differences in float64, self at +inf,
-    the k first of a stable argsort (ties → smaller index), A = max(K, Kᵀ) with the weights."""
-    Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
-    X64 = Xd.astype(np.float64)
-    m = X64.shape[0]
-    D = ((X64[:, None, :] - X64[None, :, :]) ** 2).sum(axis=-1)
-    np.fill_diagonal(D, np.inf)
-    K = np.zeros((m, m), dtype=bool)
-    for i in range(m):
-        K[i, np.argsort(D[i], kind="stable")[:n_neighbors]] = True
-    E = K | K.T
-    if weight == "binary":
-        W = E.astype(np.float64)
-    elif weight == "heat":
-        s = D[E].mean() if sigma is None else sigma
-        W = np.where(E, np.exp(-D / s) if s > 0 else 1.0, 0.0)
-    else:
-        norms = np.linalg.norm(X64, axis=1)
-        den = np.outer(norms, norms)
-        C = np.divide(X64 @ X64.T, den, out=np.zeros((m, m)), where=den > 0)
-        W = np.where(E, np.clip(C, 0.0, 1.0), 0.0)
-    out_dtype = Xd.dtype if Xd.dtype in (np.float32, np.float64) else np.float64
-    return W.astype(out_dtype), K
 
 
 def assert_matches_twin(A, X, k, weight, sigma=None):
@@ -111,25 +90,41 @@ def test_every_sparse_format(fmt_name):
     assert (A != B).nnz == 0
 
 
-def test_many_blocks_give_the_same_graph(monkeypatch, fmt):
+def test_small_chunks_give_the_same_graph(monkeypatch, fmt):
+    """The pair sums and the repeated queries work in pieces of _CHUNK_ELEMENTS: one pair (or
+    row) per piece, and ragged pieces, give the same bits."""
     X = make_data(33, 5, seed=4, fmt=fmt)
-    A = knn_graph(X, 3, "heat")
-    monkeypatch.setattr(graph_mod, "_BLOCK_ELEMENTS", 1)  # one row per block
-    B = knn_graph(X, 3, "heat")
-    monkeypatch.setattr(graph_mod, "_BLOCK_ELEMENTS", 33 * 7)  # 7 rows, a ragged last block
-    C = knn_graph(X, 3, "heat")
-    assert (A != B).nnz == 0 and (A != C).nnz == 0
+    Xt = np.repeat(make_data(11, 3, seed=4), 3, axis=0)  # triplicates: repeated queries
+    A = {w: knn_graph(X, 3, w) for w in WEIGHTS}
+    At = knn_graph(Xt, 4, "heat")
+    for size in (1, 7, 33 * 5 + 1):
+        monkeypatch.setattr(neighbors_mod, "_CHUNK_ELEMENTS", size)
+        for w in WEIGHTS:
+            B = knn_graph(X, 3, w)
+            for name in ("indptr", "indices", "data"):
+                np.testing.assert_array_equal(getattr(A[w], name), getattr(B, name))
+        assert (knn_graph(Xt, 4, "heat") != At).nnz == 0
 
 
-@pytest.mark.parametrize("k", [1, 2, 64, 65, 100, 199, 200])
-def test_quickselect(k):
-    rng = np.random.default_rng(k)
-    for row in (rng.random(200), rng.integers(0, 5, 200).astype(float), np.zeros(200),
-                np.sort(rng.random(200)), np.sort(rng.random(200))[::-1].copy()):
-        row[rng.integers(200)] = np.inf
-        row0 = row.copy()
-        assert graph_mod._kth_smallest(row, k) == np.partition(row, k - 1)[k - 1]
-        np.testing.assert_array_equal(row, row0)
+def test_requery_when_the_kth_place_is_tied(monkeypatch, fmt):
+    """Integer data: the k-th and (k+1)-th neighbours are often at the same distance, so the
+    first answer (k + 2 neighbours) cannot be certified and the row is asked again."""
+    calls = []
+    real = neighbors_mod._select
+
+    def spy(X64, rows, ind, *args):
+        calls.append(ind.shape[1])
+        return real(X64, rows, ind, *args)
+
+    monkeypatch.setattr(neighbors_mod, "_select", spy)
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 3, size=(60, 4)).astype(np.float64)
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    for k in (1, 4, 9):
+        calls.clear()
+        for w in WEIGHTS:
+            assert_matches_twin(knn_graph(X, k, w), X, k, w)
+        assert len(calls) > 3 and max(calls) > k + 2  # re-queried with more neighbours
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,6 +144,37 @@ def test_duplicates_never_make_a_sample_its_own_neighbour(fmt):
     assert A.diagonal().sum() == 0
     H = knn_graph(X, 1, "heat")
     assert H[0, 1] == 1.0 and H[2, 0] == 1.0  # distance exactly 0 → weight exactly 1
+
+
+def test_self_is_excluded_among_many_duplicates(fmt):
+    """12 copies of one row (more than the k + 2 first asked for, so scikit-learn may or may
+    not return the row itself) and a few other rows: each copy picks the copies with the
+    smallest other indices."""
+    rng = np.random.default_rng(3)
+    X = np.vstack([np.tile(rng.random(4), (12, 1)), rng.random((6, 4)) + 2.0])
+    X = X[rng.permutation(18)]
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    for k in (1, 2, 5, 11, 17):
+        for w in WEIGHTS:
+            A = knn_graph(X, k, w)
+            assert_matches_twin(A, X, k, w)
+            assert_well_formed(A, 18)
+
+
+@pytest.mark.parametrize("weight", WEIGHTS)
+def test_complete_graph_at_k_m_minus_1(weight, fmt, dtype):
+    X = make_data(9, 3, seed=9, dtype=dtype, fmt=fmt, positive=True)
+    A = knn_graph(X, 8, weight)
+    assert A.nnz == 72
+    assert_matches_twin(A, X, 8, weight)
+
+
+def test_two_samples(fmt):
+    X = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]])
+    X = sp.csr_matrix(X) if fmt == "csr" else X
+    np.testing.assert_array_equal(knn_graph(X, 1).toarray(), [[0, 1], [1, 0]])
+    assert knn_graph(X, 1, "cosine").nnz == 0  # orthogonal: weight 0, not stored
+    assert knn_graph(X, 1, "heat")[0, 1] == np.exp(-1.0)
 
 
 @pytest.mark.parametrize("weight", WEIGHTS)
@@ -298,16 +324,18 @@ def test_single_sample():
             knn_graph(X, 1)
 
 
-@pytest.mark.parametrize("sigma,err,msg", [
-    (0, ValueError, r"sigma must be > 0, got 0"),
-    (-1.5, ValueError, r"sigma must be > 0, got -1.5"),
-    (np.nan, ValueError, r"sigma must be a number, got NaN"),
-    (np.inf, ValueError, r"sigma must be finite"),
-    ("1", TypeError, r"sigma must be a real number"),
+@pytest.mark.parametrize("sigma,err", [
+    (0, ValueError), (-1.5, ValueError), (np.nan, ValueError), ("1", TypeError),
 ])
-def test_sigma_errors(sigma, err, msg):
-    with pytest.raises(err, match=msg):
+def test_sigma_errors(sigma, err):
+    """sigma is checked like every real option of the package: the error of check_real."""
+    with pytest.raises(err) as expected:
+        check_real(sigma, "sigma", 0, strict=True)
+    with pytest.raises(err, match="sigma") as got:
         knn_graph(np.ones((4, 2)), 1, "heat", sigma=sigma)
+    assert str(got.value) == str(expected.value)
+    with pytest.raises(ValueError, match=r"sigma must be finite, got inf"):
+        knn_graph(np.ones((4, 2)), 1, "heat", sigma=np.inf)
 
 
 @pytest.mark.parametrize("weight", ["binary", "cosine"])
@@ -317,34 +345,37 @@ def test_sigma_only_with_heat(weight):
 
 
 def test_data_errors(fmt):
+    """X is checked like everywhere in the package: the error of check_data, word for word."""
     X = make_data(6, 3, seed=0)
     Xn = X.copy()
     Xn[1, 1] = -0.5
-    with pytest.raises(ValueError, match=r"Negative values in X: 1 entry is < 0"):
-        knn_graph(sp.csr_matrix(Xn) if fmt == "csr" else Xn, 2)
+    cases = [(Xn, "Negative")]
     for bad, what in ((np.nan, "NaN"), (np.inf, "infinity")):
         Xb = X.copy()
         Xb[0, 0] = bad
-        with pytest.raises(ValueError, match=what):
-            knn_graph(sp.csr_matrix(Xb) if fmt == "csr" else Xb, 2)
-    with pytest.raises(ValueError, match="0 sample"):
-        knn_graph(np.ones((0, 3)), 1)
-    with pytest.raises(ValueError, match="0 feature"):
-        knn_graph(np.ones((3, 0)), 1)
+        cases.append((Xb, what))
+    cases = [(sp.csr_matrix(Xb) if fmt == "csr" else Xb, what) for Xb, what in cases]
+    cases += [(np.ones((0, 3)), "0 sample"), (np.ones((3, 0)), "0 feature")]
+    for Xb, what in cases:
+        with pytest.raises(ValueError) as expected:
+            check_data(Xb)
+        with pytest.raises(ValueError, match=what) as got:
+            knn_graph(Xb, 2)
+        assert str(got.value) == str(expected.value)
 
 
 # ---------------------------------------------------------------------------------------------
 # memory
 
 
-@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="20000² pure-Python loop iterations")
 def test_no_m_by_m_allocation():
-    """20000×50: an m×m float64 array would be 3.2 GB; numpy's peak stays at the 64 MB block."""
+    """20000×50: an m×m float64 array would be 3.2 GB; numpy's peak (scikit-learn's chunks,
+    the O(m·k) arrays, the 32 MB pieces of the re-ranking) stays far below."""
     import tracemalloc
 
     m, n, k = 20000, 50, 5
     X = np.random.default_rng(0).random((m, n))
-    knn_graph(X[:50], k, "heat")  # compile outside the trace
+    knn_graph(X[:50], k, "heat")  # import scikit-learn outside the trace
     tracemalloc.start()
     A = knn_graph(X, k, "heat")
     _, peak = tracemalloc.get_traced_memory()
@@ -357,3 +388,19 @@ def test_no_m_by_m_allocation():
         d[i] = np.inf
         K_i = set(np.argsort(d, kind="stable")[:k])
         assert K_i <= set(A.indices[A.indptr[i]:A.indptr[i + 1]])
+
+
+def test_import_does_not_load_sklearn():
+    code = ("import sys, nmf_numba; assert 'sklearn' not in sys.modules; "
+            "nmf_numba.knn_graph([[0.0], [1.0]], 1); assert 'sklearn.neighbors' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sklearn_settings_are_left_alone():
+    import sklearn
+
+    X = make_data(30, 4, seed=2, fmt="csr")
+    with sklearn.config_context(working_memory=7):
+        A = knn_graph(X, 3)
+        assert sklearn.get_config()["working_memory"] == 7
+    assert (A != knn_graph(X, 3)).nnz == 0
