@@ -28,6 +28,7 @@ scikit-learn is imported on the first call, not with :mod:`nmf_numba`.
 """
 
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -202,26 +203,44 @@ def _neighbours(X64, k):
     K = min(m, k + 2)
     nn = NearestNeighbors(n_neighbors=K, algorithm="brute", metric="euclidean").fit(X64)
     # Sparse X goes through pairwise_distances_chunked (scikit-learn disables its Cython search
-    # for sparse-sparse Euclidean), whose dense blocks are sized by working_memory: with the
-    # default 1 GB a 50 000 × 20 000 CSR query took about twice as long as with 64 MB (108 s
-    # against 48 s on 2 cores) and peaked at 2 GB.
+    # for sparse-sparse Euclidean), whose dense blocks are sized by working_memory: the default
+    # 1 GB is slower and far larger than needed (README: Graph-regularised NMF).
     wm = min(sklearn.get_config()["working_memory"], _WORKING_MEMORY_MB)
-    with sklearn.config_context(working_memory=wm):
-        dist, ind = nn.kneighbors(X64, n_neighbors=K)
-        sel, d, ok = _select(X64, np.arange(m), ind, dist, k, tol, tol_max)
-        todo = np.flatnonzero(~ok)
-        while todo.size:  # ties or near-ties at the k-th place: ask for more neighbours
-            K = min(m, _GROWTH * K)
-            step = max(1, _CHUNK_ELEMENTS // K)
-            still = []
-            for a in range(0, todo.size, step):
-                rows = todo[a:a + step]
-                dist, ind = nn.kneighbors(X64[rows], n_neighbors=K)
-                s, dd, ok = _select(X64, rows, ind, dist, k, tol, tol_max)
-                sel[rows], d[rows] = s, dd
-                still.append(rows[~ok])
-            todo = np.concatenate(still)
+    dist, ind = _query(nn, X64, np.arange(m), K, wm)
+    sel, d, ok = _select(X64, np.arange(m), ind, dist, k, tol, tol_max)
+    todo = np.flatnonzero(~ok)
+    while todo.size:  # ties or near-ties at the k-th place: ask for more neighbours
+        K = min(m, _GROWTH * K)
+        step = max(1, _CHUNK_ELEMENTS // K)
+        still = []
+        for a in range(0, todo.size, step):
+            rows = todo[a:a + step]
+            dist, ind = _query(nn, X64, rows, K, wm)
+            s, dd, ok = _select(X64, rows, ind, dist, k, tol, tol_max)
+            sel[rows], d[rows] = s, dd
+            still.append(rows[~ok])
+        todo = np.concatenate(still)
     return sel, d
+
+
+def _query(nn, X64, rows, K, working_memory):
+    """``nn.kneighbors`` of ``rows`` of X64.  scikit-learn answers a sparse query on one
+    thread, most of it a partial sort of each distance block (which releases the GIL), so
+    sparse queries are split over the package's threads (``numba.get_num_threads()``); dense
+    ones stay whole (their distance blocks are BLAS products, already threaded)."""
+    import numba
+    import sklearn
+
+    def ask(part):
+        with sklearn.config_context(working_memory=working_memory):  # per thread in sklearn
+            return nn.kneighbors(X64[part], n_neighbors=K)
+
+    n_threads = min(numba.get_num_threads(), rows.size // 256) if sp.issparse(X64) else 1
+    if n_threads < 2:
+        return ask(rows)
+    with ThreadPoolExecutor(n_threads) as pool:
+        answers = list(pool.map(ask, np.array_split(rows, n_threads)))
+    return (np.concatenate([a[0] for a in answers]), np.concatenate([a[1] for a in answers]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -404,3 +404,24 @@ def test_sklearn_settings_are_left_alone():
         A = knn_graph(X, 3)
         assert sklearn.get_config()["working_memory"] == 7
     assert (A != knn_graph(X, 3)).nnz == 0
+
+
+def test_sparse_queries_split_over_threads(monkeypatch):
+    """A sparse query of enough rows is split over the package's threads (scikit-learn answers
+    it on one); the graph is the twin's either way."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 Numba threads")
+    pools = []
+
+    class Spy(neighbors_mod.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self._max_workers)
+
+    monkeypatch.setattr(neighbors_mod, "ThreadPoolExecutor", Spy)
+    X = make_data(600, 40, density=0.2, fmt="csr", seed=4)
+    A = knn_graph(X, 4, "heat")
+    assert pools and pools[0] >= 2
+    assert_matches_twin(A, X, 4, "heat")
