@@ -473,7 +473,7 @@ def test_keyboard_interrupt_stops_a_long_fit_promptly(tmp_path):
     script = textwrap.dedent("""
         import sys, numpy as np, nmf_numba as nn
         X = np.random.default_rng(0).random((400, 300))
-        nn.nmf(X, 5, max_iter=2, tol=0)                       # compile first
+        nn.nmf(X, 5, solver="mu", beta_loss=0.5, max_iter=2, tol=0)   # compile first
         print("fitting", flush=True)
         nn.nmf(X, 5, solver="mu", beta_loss=0.5, max_iter=10**9, tol=0)
         print("not interrupted", flush=True)
