@@ -26,3 +26,17 @@ def power(base, exponent, one):
     if exponent == 2.0:
         return base * base
     return base**exponent
+
+
+@njit(inline="always", **SERIAL)
+def divergence_terms(x, v, beta, eps):
+    """The two stored-entry terms of ``D_β`` at one entry with ``x > eps`` (float64), the model
+    value ``v`` clipped at ``eps`` (scikit-learn's definition): ``(x log(x/v), x)`` for β = 1,
+    ``(x/v, log(x/v))`` for β = 0, ``(x^β, x v^(β−1))`` otherwise."""
+    if v < eps:
+        v = eps
+    if beta == 1.0:
+        return x * np.log(x / v), x
+    if beta == 0.0:
+        return x / v, np.log(x / v)
+    return x**beta, x * v ** (beta - 1.0)

@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
 from ._newton import newton_row
-from ._scalar import power
+from ._scalar import divergence_terms, power
 
 # Fixed number of parallel chunks (work split independent of the thread count).
 _CHUNKS = 64
@@ -150,18 +150,9 @@ def beta_terms(data, indices, indptr, A, B, beta, eps):
             x = np.float64(data[p])
             if x <= eps:
                 continue
-            v = _dot64(A[i], B[indices[p]])
-            if v < eps:
-                v = eps
-            if beta == 1.0:
-                s1 += x * np.log(x / v)
-                s2 += x
-            elif beta == 0.0:
-                s1 += x / v
-                s2 += np.log(x / v)
-            else:
-                s1 += x**beta
-                s2 += x * v ** (beta - 1.0)
+            t1, t2 = divergence_terms(x, _dot64(A[i], B[indices[p]]), beta, eps)
+            s1 += t1
+            s2 += t2
         part[i, 0] = s1
         part[i, 1] = s2
     return part

@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
 from ._newton import newton_row
-from ._scalar import power
+from ._scalar import divergence_terms, power
 
 
 # Rows a HALS sweep advances together: their coordinate updates are independent dependency
@@ -181,17 +181,9 @@ def beta_terms(X, P, beta, eps):
                 s3 += p**beta
             if x <= eps:
                 continue
-            if p < eps:
-                p = eps
-            if beta == 1.0:
-                s1 += x * np.log(x / p)
-                s2 += x
-            elif beta == 0.0:
-                s1 += x / p
-                s2 += np.log(x / p)
-            else:
-                s1 += x**beta
-                s2 += x * p ** (beta - 1.0)
+            t1, t2 = divergence_terms(x, p, beta, eps)
+            s1 += t1
+            s2 += t2
         part[i, 0] = s1
         part[i, 1] = s2
         part[i, 2] = s3
