@@ -4,8 +4,11 @@ A driver hands :func:`run` an *engine*: the state of one fit (the factors and th
 machine or on a cluster) with four methods::
 
     engine.iteration()   -> (w_step, h_step)   one W half-step then one H half-step (HalfSteps)
-    engine.terms(h_step) -> (data term, objective) of the current factors; h_step (or None)
-                            may carry products from which the objective is cheap
+    engine.terms(h_step, ahead)
+                         -> (data term, objective) of the current factors; h_step (or None)
+                            may carry products from which the objective is cheap; ``ahead``
+                            says the loop may iterate again (the Dask engine then computes
+                            the objective in the next iteration's round)
     engine.pgrad_sq()    -> ‖∇ᴾf‖² of the current factors (only for stop="pgrad")
     engine.factors()     -> (W, H) copies for the callback
 
@@ -17,12 +20,13 @@ import contextlib
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ._sklearn import convergence_warning
 
-__all__ = ["NMFResult", "IterationInfo", "Stopping", "run", "TOL_WINDOW", "STOPS"]
+__all__ = ["NMFResult", "IterationInfo", "Outcome", "Stopping", "run", "TOL_WINDOW", "STOPS"]
 
 TOL_WINDOW = 10
 """The tol rules compare objectives this many iterations apart (scikit-learn's MU rule), so
@@ -111,6 +115,9 @@ class NMFResult:
         return self.W_smoothed @ self.H
 
 
+NMFResult.__module__ = "nmf_numba"  # its public home (reprs, documentation, pickles)
+
+
 @dataclass
 class IterationInfo:
     """Passed to ``callback`` after each objective check.  ``W`` and ``H`` are copies."""
@@ -120,6 +127,9 @@ class IterationInfo:
     objective: float
     W: np.ndarray
     H: np.ndarray
+
+
+IterationInfo.__module__ = "nmf_numba"
 
 
 class _NoProgress(contextlib.nullcontext):
@@ -227,10 +237,20 @@ def _record(history, progress, n_iter, elapsed, f):
     progress.set_postfix(objective=f"{f:.6g}", refresh=False)
 
 
+class Outcome(NamedTuple):
+    """How a run ended: its iterations, the rule that stopped it, the objective checks, and
+    the data term and objective evaluated exactly at the final factors."""
+
+    n_iter: int
+    stop_reason: str
+    history: dict
+    data_loss: float
+    loss: float
+
+
 def run(engine, rule, max_iter, progress):
-    """Iterate ``engine`` until a rule stops it.  Returns ``(n_iter, stop_reason, history,
-    data_loss, loss)``, the last two evaluated exactly at the final factors."""
-    data_init, f_init = engine.terms(None)
+    """Iterate ``engine`` until a rule stops it; returns the :class:`Outcome`."""
+    data_init, f_init = engine.terms(None, ahead=True)
     f_init = check_finite(f_init, 0, engine)
     history = {"iteration": [], "time": [], "objective": []}
     _record(history, progress, 0, rule.elapsed(), f_init)
@@ -249,7 +269,7 @@ def run(engine, rule, max_iter, progress):
         violation = rule.violation(w_step, h_step)
         if not rule.due(n_iter, max_iter, out_of_time, violation):
             continue
-        data_term, f = engine.terms(h_step)
+        data_term, f = engine.terms(h_step, ahead=n_iter < max_iter and not out_of_time)
         f = check_finite(f, n_iter, engine)
         elapsed = rule.elapsed()
         _record(history, progress, n_iter, elapsed, f)
@@ -259,9 +279,9 @@ def run(engine, rule, max_iter, progress):
             history["pgrad"].append(pgrad)
         reason = rule.check(n_iter, f, data_term, out_of_time, violation, pgrad,
                             lambda: IterationInfo(n_iter, elapsed, f, *engine.factors()))
-    data_loss, loss = engine.terms(None)
+    data_loss, loss = engine.terms(None, ahead=False)
     data_loss = check_finite(data_loss, n_iter, engine)
-    return n_iter, reason or "max_iter", history, data_loss, loss
+    return Outcome(n_iter, reason or "max_iter", history, data_loss, loss)
 
 
 def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
@@ -277,22 +297,21 @@ def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
         )
 
 
-def build_result(W, Ht, n_iter, stop_reason, loss, data_loss, history, beta, solver,
-                 smoothness=0.0, run_losses=None, best_run=0):
+def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, best_run=0):
     """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
     return NMFResult(
         W=W,
         H=np.ascontiguousarray(Ht.T),
-        n_iter=n_iter,
-        converged=stop_reason == "tol",
-        stop_reason=stop_reason,
-        loss=loss,
-        data_loss=data_loss,
-        reconstruction_err=float(np.sqrt(2.0 * max(data_loss, 0.0))),
-        history={key: np.asarray(val) for key, val in history.items()},
+        n_iter=outcome.n_iter,
+        converged=outcome.stop_reason == "tol",
+        stop_reason=outcome.stop_reason,
+        loss=outcome.loss,
+        data_loss=outcome.data_loss,
+        reconstruction_err=float(np.sqrt(2.0 * max(outcome.data_loss, 0.0))),
+        history={key: np.asarray(val) for key, val in outcome.history.items()},
         beta=beta,
         solver=solver,
         smoothness=smoothness,
-        run_losses=np.asarray([loss] if run_losses is None else run_losses),
+        run_losses=np.asarray([outcome.loss] if run_losses is None else run_losses),
         best_run=best_run,
     )

@@ -12,7 +12,10 @@ One pool therefore gets the cores (the README's performance section has the meas
   gets one thread and Numba every one.
 
 Kernels split their work into a fixed number of chunks whatever the thread count, so the
-choice changes the speed, not the results.  ``numba.get_num_threads()`` called inside a fit
+choice changes the speed, not the results.  The BLAS limit is process-wide: while any fit that
+asked for one BLAS thread runs, every fit's BLAS runs on one (dense BLAS-bound fits that overlap
+a sparse one included), and the limit covers the BLAS libraries loaded when the first fit
+started (NumPy's and SciPy's by then).  ``numba.get_num_threads()`` called inside a fit
 (e.g. from its ``callback``) tells which policy is in force.
 """
 

@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from . import _validation, solvers
 from ._data import Data
 from ._loop import Stopping, build_result, progress_bar, run, warn_if_max_iter
-from ._random import draw_seeds
+from ._random import as_rng, draw_seeds
 from ._threads import single_threaded
 from .init import NNDSVD_EPS, check_n_components, nndsvd_pairs
 from .losses import EPSILON, divergence, frobenius_from_parts
@@ -135,11 +135,15 @@ def _custom_block(W_b, rows, k, dtype):
     return _validation.check_factor(np.asarray(W_b), (rows, k), dtype, "init W0").copy()
 
 
-def _iteration_task(block, W_b, Ht, G_H, spec):
-    """One iteration's work on a block: ``(new W_b, partial sums for the client)``."""
+def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
+    """One iteration's work on a block: ``(new W_b, partial sums for the client)``.
+
+    ``evaluate``: also return the data term and W penalty of the incoming state (the objective
+    the loop asked for, computed on the way instead of in a round of its own)."""
     solver, beta, penalty_W, n_sweeps = spec
     op, op_t = block.data.X_op, block.data.Xt_op
-    W_b = W_b.copy()  # the input future may be reused
+    W_b = W_b.copy()  # the input future may be reused (the round may be dropped)
+    before = _evaluate_task(block, W_b, Ht, spec) if evaluate else None
     # the W half-step, exactly as nmf() does it on the block's rows
     if beta == 2:
         solver.from_products(W_b, op.times(Ht), G_H, penalty_W, n_sweeps)
@@ -154,7 +158,7 @@ def _iteration_task(block, W_b, Ht, G_H, spec):
     else:
         num, den = op_t.mu_products(Ht, W_b, beta, EPSILON)
         shares = (num, den, None)
-    return W_b, (shares, penalty_W.value(W_b))
+    return W_b, (before, shares, penalty_W.value(W_b))
 
 
 def _evaluate_task(block, W_b, Ht, spec):
@@ -167,8 +171,9 @@ def _reduce_parts(combine, *parts):
 
 
 def _combine(a, b):
-    """Reduction node for the iteration partials ``(shares, w_penalty)``."""
-    return _add(a[0], b[0]), a[1] + b[1]
+    """Reduction node for the iteration partials ``(before, shares, w_penalty)``."""
+    before = None if a[0] is None else _combine_pairs(a[0], b[0])
+    return before, _add(a[1], b[1]), a[2] + b[2]
 
 
 def _combine_pairs(a, b):
@@ -253,11 +258,11 @@ class _Cluster:
             for w, rows in zip(W_blocks, self.row_chunks)
         ])
 
-    def iteration(self, W_blocks, Ht, G_H, spec):
+    def iteration(self, W_blocks, Ht, G_H, spec, evaluate):
         """One round: the new W blocks (persisted) and the reduced partials (on the client)."""
         task = self.delayed(_single_threaded, nout=2, pure=True)
         Ht_d, G_d = self.delayed(Ht), self.delayed(G_H)  # sent once, shared by every task
-        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec)
+        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec, evaluate)
                 for b, w in zip(self.blocks, W_blocks)]
         new_W = [o[0] for o in outs]
         total = self._tree([o[1] for o in outs], _combine)
@@ -397,7 +402,12 @@ def _nndsvd(cluster, k, seed, fill):
 
 class _DaskRun:
     """The engine of a run on a Dask cluster (see :mod:`nmf_numba._loop`): W in row blocks on
-    the workers, Hᵀ on the client."""
+    the workers, Hᵀ on the client.
+
+    An objective the loop asks for while the run goes on (``ahead``) is computed by the blocks
+    in the next iteration's round, so it costs no round trip of its own; if the loop then
+    stops, that round's work is dropped and the result is the state the objective was
+    computed for."""
 
     def __init__(self, cluster, W_blocks, Ht, solver, beta, penalty_W, penalty_H):
         m, n = cluster.shape
@@ -409,12 +419,23 @@ class _DaskRun:
         self.n_sweeps_H = hals.sweep_bound(cluster.n_stored, n, m, k)
         self.max_abs, self.dtype = cluster.max_abs, cluster.dtype
         self.w_penalty = None
+        self._next_round = None  # (W blocks, shares, W penalty) computed ahead
+        self._evaluated = None   # (data term, W penalty) of the current factors
+
+    def _round(self, evaluate):
+        Ht = self.Ht
+        W_blocks, (before, shares, w_penalty) = self.cluster.iteration(
+            self.W_blocks, Ht, np.dot(Ht.T, Ht), self.spec, evaluate)
+        return (W_blocks, shares, w_penalty), before
 
     def iteration(self):
-        Ht = self.Ht
-        self.W_blocks, (shares, self.w_penalty) = self.cluster.iteration(
-            self.W_blocks, Ht, np.dot(Ht.T, Ht), self.spec)
+        next_round, self._next_round = self._next_round, None
+        if next_round is None:
+            next_round, _ = self._round(evaluate=False)
+        self.W_blocks, shares, self.w_penalty = next_round
+        self._evaluated = None
         # the H half-step on the client from the reduced products, as nmf() does it
+        Ht = self.Ht
         if self.beta == 2:
             XtW, WtW, _ = shares
             self.solver.from_products(Ht, XtW, WtW, self.penalty_H, self.n_sweeps_H)
@@ -425,13 +446,17 @@ class _DaskRun:
         mu.apply(Ht, num, self.penalty_H.add_to_denominator(den, Ht), self.beta)
         return HalfStep(), HalfStep()
 
-    def terms(self, h_step):
+    def terms(self, h_step, ahead=False):
         if h_step is not None and h_step.products is not None:  # β = 2: from the products
             XtW, WtW = h_step.products
             data_term = 0.5 * frobenius_from_parts(self.cluster.sq_norm, self.Ht, XtW, WtW)
-            w_value = self.w_penalty
-        else:  # a round of its own over the blocks
-            data_term, w_value = self.cluster.evaluate(self.W_blocks, self.Ht, self.spec)
+            return data_term, data_term + self.w_penalty + self.penalty_H.value(self.Ht)
+        if self._evaluated is None:
+            if ahead:  # on the way, in the next iteration's round
+                self._next_round, self._evaluated = self._round(evaluate=True)
+            else:  # a round of its own
+                self._evaluated = self.cluster.evaluate(self.W_blocks, self.Ht, self.spec)
+        data_term, w_value = self._evaluated
         return data_term, data_term + w_value + self.penalty_H.value(self.Ht)
 
     def factors(self):
@@ -452,6 +477,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
                                                                  callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
+    as_rng(random_state)  # the one random_state rule: its error before any work
 
     cluster = _Cluster(X, beta)
     _validation.check_magnitude(cluster.max_abs, cluster.sq_norm)
@@ -462,10 +488,9 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
                       penalty_H)
     rule = Stopping("objective", tol, beta, time_limit, callback, t_start)
     with progress_bar(verbose, max_iter, f"{record.name}, dask") as progress:
-        n_iter, stop_reason, history, data_loss, loss = run(engine, rule, max_iter, progress)
-    warn_if_max_iter(stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
-    return build_result(engine.factors()[0], engine.Ht, n_iter, stop_reason, loss, data_loss,
-                        history, beta, record.name)
+        outcome = run(engine, rule, max_iter, progress)
+    warn_if_max_iter(outcome.stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
+    return build_result(engine.factors()[0], engine.Ht, outcome, beta, record.name)
 
 
 # nmf() options that the Dask path does not have, with the value that means "not used"

@@ -66,6 +66,10 @@ _BETA_LE_0 = (
 )
 
 
+# the package's one random_state rule (nmf_numba._random) also takes a Generator or SeedSequence
+_RANDOM_STATE = ["random_state", np.random.Generator, np.random.SeedSequence]
+
+
 class _SolverNames(collections.abc.Set):
     """The registry's solver names as they are when a parameter is checked, so that a solver
     registered at run time is a valid ``solver``."""
@@ -153,7 +157,7 @@ class NMF(_OwnStartAndW, _SkNMF):
     _parameter_constraints: dict = {
         **_SkNMF._parameter_constraints,
         "solver": [StrOptions(_SolverNames())],
-        "random_state": ["random_state", np.random.Generator],  # the package's one rule
+        "random_state": _RANDOM_STATE,
         "graph_reg": [Interval(Real, 0, None, closed="left")],
         "smoothness": [Interval(Real, 0, 1, closed="left")],
         "missing": [StrOptions({"zero", "unobserved"})],
@@ -252,7 +256,8 @@ class NMF(_OwnStartAndW, _SkNMF):
             raise ValueError(_BETA_LE_0)
         W, H = self._check_w_h(X, W, H, update_H)
         if not update_H:
-            W, n_iter = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask)
+            W, n_iter = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask,
+                                           self.missing)
             return W, H, n_iter
         with warnings.catch_warnings():  # nmf()'s wording gives way to scikit-learn's below
             warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -305,7 +310,7 @@ class MiniBatchNMF(_OwnStartAndW, _SkMiniBatchNMF):
 
     _parameter_constraints: dict = {
         **_SkMiniBatchNMF._parameter_constraints,
-        "random_state": ["random_state", np.random.Generator],  # the package's one rule
+        "random_state": _RANDOM_STATE,
     }
 
     def _check_params(self, X):

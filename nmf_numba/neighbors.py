@@ -23,7 +23,9 @@ The search itself is scikit-learn's brute-force :class:`sklearn.neighbors.Neares
   4× as many neighbours, up to all m, which always certifies.
 
 Hence the result is the exact graph of the specification — neighbours ranked on the
-difference-form distance, ties to the smaller index — as the former hand-written kernels gave.
+difference-form distance, ties to the smaller index — the edges the former hand-written Numba
+kernels gave (their "heat" and "cosine" weights differed in the last bits: they summed with
+fused multiply-adds).
 scikit-learn is imported on the first call, not with :mod:`nmf_numba`.
 """
 

@@ -98,7 +98,7 @@ class _Run:
         h_step = self.step_H(fit.data.Xt_op, Ht, fit.smoothed(W), fit.penalty_H)
         return w_step, h_step
 
-    def terms(self, h_step):
+    def terms(self, h_step, ahead=False):
         return self.fit.terms(self.W, self.Ht, None if h_step is None else h_step.products)
 
     def pgrad_sq(self):
@@ -121,6 +121,7 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
         raise ValueError(f"Invalid stop {stop!r}: use one of {list(STOPS)}.")
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
+    graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
     record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
                            graph=graph is not None and graph_reg != 0, shuffle=shuffle)
     if observed is not None:  # only the observed entries count from here on
@@ -132,7 +133,6 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
                                                                  callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
-    graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
     affinity = _validation.check_graph(graph, graph_reg, X.shape[0])
     if affinity is not None and stop == "pgrad" and beta != 2:
         raise ValueError("stop='pgrad' with a graph supports only beta_loss='frobenius'.")
@@ -297,31 +297,33 @@ def nmf(
         return dask_nmf(X, n_components, **options)
     t_start = time.perf_counter()
     fit = _validate(X, n_components, **options)                      # 1. validate
-    runs = []
+    best, best_run, losses = None, 0, []
     for init_r, seed_r in fit.restarts():
-        if runs and fit.time_limit is not None and time.perf_counter() - t_start >= fit.time_limit:
+        if losses and fit.time_limit is not None and time.perf_counter() - t_start >= fit.time_limit:
             break  # the time limit covers every restart
         W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)    # 2. initialise
-        runs.append(_run_once(fit, W0, H0, seed_r, t_start))         # 3. iterate
-    losses = [r[0] for r in runs]
-    best = int(np.argmin(losses))  # the first of equal losses
-    loss, data_loss, W, Ht, n_iter, stop_reason, history = runs[best]
-    warn_if_max_iter(stop_reason, fit.max_iter, fit.tol, fit.stop)
-    return build_result(W, Ht, n_iter, stop_reason, loss, data_loss, history,  # 4. result
-                        fit.beta, fit.solver.name, fit.smoothness, losses, best)
+        engine, outcome = _run_once(fit, W0, H0, seed_r, t_start)     # 3. iterate
+        if best is None or outcome.loss < best[1].loss:  # the first of equal losses
+            best, best_run = (engine, outcome), len(losses)
+        losses.append(outcome.loss)
+    engine, outcome = best
+    warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
+    return build_result(engine.W, engine.Ht, outcome, fit.beta, fit.solver.name,  # 4. result
+                        fit.smoothness, losses, best_run)
 
 
 def _run_once(fit, W0, H0, seed, t_start):
-    """One run from ``(W0, H0)``: ``(loss, data_loss, W, Hᵀ, n_iter, stop_reason, history)``."""
+    """One run from ``(W0, H0)``: its engine (the final factors) and the loop's outcome."""
     W = np.ascontiguousarray(W0, dtype=fit.data.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
+    # one generator for both half-steps, drawn W-step then H-step: scikit-learn's shuffle orders
     engine = _Run(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
     data = fit.data
     with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \
             progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
-        n_iter, reason, history, data_loss, loss = run(engine, rule, fit.max_iter, progress)
-    return loss, data_loss, W, Ht, n_iter, reason, history
+        outcome = run(engine, rule, fit.max_iter, progress)
+    return engine, outcome
 
 
 def transform(
@@ -418,7 +420,7 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     if record.exact:
         max_iter = 1  # each step solves the subproblem exactly, from any start
     step = record.new_step(StepOptions(beta))
-    with fit_threads(sp.issparse(X), record.blas_bound(beta), op.n_stored):
+    with fit_threads(sp.issparse(op.X), record.blas_bound(beta), op.n_stored):
         if rule == "w_change":
             W_prev = W.copy()
             for n_iter in range(1, max_iter + 1):

@@ -133,7 +133,7 @@ def test_shuffle_draws_sklearns_orders():
     np.testing.assert_allclose(ours.result_.H, sk.components_, rtol=1e-10, atol=1e-12)
     plain = nn.NMF(**{**kw, "shuffle": False}).fit(X, W=W0.copy(), H=H0.copy())
     assert not np.allclose(plain.result_.H, ours.result_.H)
-    with pytest.raises(ValueError, match=r"shuffle=True needs .*'cd'"):
+    with pytest.raises(ValueError, match=r"solver='mu' has no component order to shuffle.*\['cd'\]"):
         nn.nmf(X, 4, solver="mu", shuffle=True)
 
 
@@ -211,3 +211,13 @@ def test_non_negative_factorization_extras():
     W, H, n_iter = nn.non_negative_factorization(X, n_components=3, solver="hals", mask=M,
                                                  max_iter=30, random_state=0)
     assert W.shape == (20, 3) and H.shape == (3, 15) and 1 <= n_iter <= 30
+
+
+def test_transform_keeps_the_fits_missing_rule():
+    """transform(X) of a fit with missing="unobserved" solves over the stored entries only, as
+    the W of fit_transform does (it used to treat the absent entries as zeros)."""
+    X = sp.random(30, 20, density=0.3, format="csr", random_state=2) + 0
+    X.data += 0.1
+    est = nn.NMF(3, missing="unobserved", init="random", random_state=0, max_iter=50)
+    W = est.fit_transform(X)
+    np.testing.assert_allclose(est.transform(X), W, rtol=1e-12)

@@ -124,8 +124,10 @@ def test_metrics_with_mask_match_reference():
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
-    (dict(solver="anls"), ValueError, "not supported by solver='anls'.*\\['mu', 'cd', 'hals'\\]"),
-    (dict(solver="newton-cd", beta_loss=1), ValueError, "solvers that support them: \\['mu'\\]"),
+    (dict(solver="anls"), ValueError,
+     "solver='anls' does not support missing values.*\\['mu', 'cd', 'hals'\\]"),
+    (dict(solver="newton-cd", beta_loss=1), ValueError, "Solvers for this fit: \\['mu'\\]"),
+    (dict(solver="cd", shuffle=True), ValueError, "shuffle=True is not supported with missing"),
     (dict(mask=np.ones((3, 3), bool)), ValueError, "mask has shape \\(3, 3\\)"),
     (dict(mask=np.ones((20, 14))), TypeError, "mask must be a boolean array"),
     (dict(missing="unobserved"), ValueError, "missing='unobserved' is for sparse X"),

@@ -122,7 +122,7 @@ def test_toy_solver_runs_through_nmf(toy, fmt):
     # what its record does not support is refused by the registry's own check
     with pytest.raises(ValueError, match="solver='toy-pg' supports only"):
         nn.nmf(X, 3, solver="toy-pg", beta_loss=1)
-    with pytest.raises(ValueError, match="not supported by solver='toy-pg'"):
+    with pytest.raises(ValueError, match="solver='toy-pg' does not support missing values"):
         nn.nmf(make_data(10, 8), 2, solver="toy-pg", mask=np.ones((10, 8), bool))
     assert "toy-pg" in solvers.table()
 
@@ -144,3 +144,20 @@ def test_toy_solver_runs_through_the_cli(toy, tmp_path):
                      "--seed", "0", "--out", str(out), "-q"]) == 0
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["parameters"]["solver"] == "toy-pg"
+
+
+def test_solver_records_pickle():
+    """The Dask path sends a solver's record to the workers with each task."""
+    import pickle
+
+    for record in solvers.SOLVERS.values():
+        assert pickle.loads(pickle.dumps(record)) == record, record.name
+
+
+def test_register_rejects_an_incomplete_dask_solver():
+    import dataclasses
+
+    broken = dataclasses.replace(toy_solver.SOLVER, dask_betas=lambda beta: beta == 2)
+    with pytest.raises(TypeError, match="needs from_products"):
+        solvers.register(broken)
+    assert "toy-pg" not in solvers.SOLVERS

@@ -182,7 +182,7 @@ def test_graph_validation(graph, match):
 @pytest.mark.parametrize("solver,beta", [("anls", 2.0), ("pgd", 2.0), ("newton-cd", 1.0),
                                          ("mu", 0.5)])
 def test_graph_unsupported_solvers(solver, beta):
-    with pytest.raises(ValueError, match="A graph penalty is not supported by solver"):
+    with pytest.raises(ValueError, match="does not support a graph penalty"):
         nn.nmf(make_data(20, 10), 3, solver=solver, beta_loss=beta, graph=_chain_graph(20),
                graph_reg=1.0)
 

@@ -31,6 +31,9 @@ def register(solver):
     """Add a solver to the registry (a solver of the same name is replaced); returns it."""
     if not isinstance(solver, Solver):
         raise TypeError(f"register() takes a Solver record, got {solver!r}.")
+    if solver.dask_betas(2.0) and solver.from_products is None:
+        raise TypeError(f"solver {solver.name!r}: dask_betas includes β = 2, which needs "
+                        "from_products (the Dask path forms the products over row blocks).")
     SOLVERS[solver.name] = solver
     return solver
 
@@ -47,46 +50,49 @@ def names(with_auto=True):
     return (["auto"] if with_auto else []) + list(SOLVERS)
 
 
+def _problems(solver, beta, graph, observed, shuffle, dask):
+    """What ``solver`` lacks for this fit, in words (empty: it runs it)."""
+    lacks = []
+    if not solver.supports_beta(beta):
+        lacks.append(f"supports {solver.beta_words}; got beta_loss={beta:g}")
+    if observed and (solver.observed_beta is None or not solver.observed_beta(beta)):
+        lacks.append(f"does not support missing values (NaN, mask= or missing='unobserved') "
+                     f"with beta_loss={beta:g}")
+    if graph and beta not in solver.graph_betas:
+        lacks.append(f"does not support a graph penalty with beta_loss={beta:g}")
+    if shuffle and not solver.shuffle:
+        lacks.append("has no component order to shuffle (shuffle=True)")
+    if dask and not solver.dask_betas(beta):
+        lacks.append(f"does not run on a Dask array with beta_loss={beta:g} (compute X first "
+                     "to use it on one machine)")
+    return lacks
+
+
 def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=False,
           dask=False, transform=False):
     """The record of the solver a fit runs (``"auto"`` resolved), after checking that it
-    supports the β, the data and the options; a ValueError that names what does not fit and
-    which solvers would, otherwise."""
+    supports the β, the data and the options; otherwise a ValueError that says what it lacks
+    and which solvers would run this fit."""
+    if observed and graph:
+        raise ValueError("A graph penalty cannot be combined with missing values yet.")
+    if observed and shuffle:
+        raise ValueError("shuffle=True is not supported with missing values (NaN, mask= or "
+                         "missing='unobserved'): each row's sweep has its own Gram matrix.")
     if isinstance(name, str) and name == "auto":
         name = auto_solver(beta, sparse=sparse, graph=graph, observed=observed, dask=dask,
                            transform=transform)
     solver = get(name)
-    if not solver.supports_beta(beta):
-        able = [s.name for s in SOLVERS.values() if s.supports_beta(beta)]
-        raise ValueError(f"solver={name!r} supports {solver.beta_words}; got beta_loss={beta:g}. "
-                         f"Solvers for this beta_loss: {able}.")
-    if observed and (solver.observed_beta is None or not solver.observed_beta(beta)):
+    lacks = _problems(solver, beta, graph, observed, shuffle, dask)
+    if lacks:
         able = [s.name for s in SOLVERS.values()
-                if s.observed_beta is not None and s.observed_beta(beta)]
-        raise ValueError(
-            f"Missing values (NaN, mask= or missing='unobserved') are not supported by "
-            f"solver={name!r} with beta_loss={beta:g}; solvers that support them: {able}.")
-    if observed and graph:
-        raise ValueError("A graph penalty cannot be combined with missing values yet.")
-    if graph and beta not in solver.graph_betas:
-        able = [s.name for s in SOLVERS.values() if beta in s.graph_betas]
-        raise ValueError(
-            f"A graph penalty is not supported by solver={name!r} with beta_loss={beta:g}. "
-            + (f"Solvers with a graph for this beta_loss: {able}." if able else
-               "Graph-regularised NMF supports beta_loss='frobenius' and 'kullback-leibler'."))
-    if shuffle and not solver.shuffle:
-        able = [s.name for s in SOLVERS.values() if s.shuffle]
-        raise ValueError(f"shuffle=True needs a solver with a component order to shuffle "
-                         f"({able}); solver={name!r} has none.")
-    if dask and not solver.dask_betas(beta):
-        able = [s.name for s in SOLVERS.values() if s.dask_betas(beta)]
-        raise ValueError(f"solver={name!r} does not run on a Dask array with "
-                         f"beta_loss={beta:g}; solvers that do: {able} (the others run on one "
-                         "machine: compute X first).")
+                if not _problems(s, beta, graph, observed, shuffle, dask)]
+        raise ValueError(f"solver={name!r} " + " and ".join(lacks) + ". "
+                         + (f"Solvers for this fit: {able}." if able else
+                            "No solver runs this combination."))
     return solver
 
 
-def auto_solver(beta, *, sparse=False, graph=False, observed=False, dask=False,
+def auto_solver(beta, sparse=False, graph=False, *, observed=False, dask=False,
                 transform=False):
     """The solver ``solver="auto"`` runs: the fastest to 1e-4 of the best objective in
     ``asv_bench/time_to_tol.py`` (the README's table) for the β, the input format and the

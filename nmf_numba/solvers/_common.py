@@ -25,6 +25,10 @@ def _never(beta):
     return False
 
 
+def always(beta):
+    return True
+
+
 class StepOptions(NamedTuple):
     """What a half-step is made with: the β of the loss, whether it reports the projected
     gradient (``stop="pgrad"``), and a random generator for solvers that draw (``shuffle``;

@@ -12,7 +12,7 @@ import functools
 import warnings
 
 from ..kernels.dense import nnls_rows
-from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, always, frobenius_only
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
@@ -44,6 +44,6 @@ SOLVER = Solver(
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,
-    blas_bound=lambda beta: True,
+    blas_bound=always,
     exact=True,
 )

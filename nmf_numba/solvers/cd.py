@@ -10,7 +10,7 @@ import functools
 import numpy as np
 
 from .._data import SharedGram
-from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, always, frobenius_only
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False, shuffle_rng=None):
@@ -47,7 +47,7 @@ SOLVER = Solver(
     observed_beta=frobenius_only,
     graph_betas=(2.0,),
     shuffle=True,
-    blas_bound=lambda beta: True,
+    blas_bound=always,
     from_products=_from_products,
     dask_betas=frobenius_only,
 )

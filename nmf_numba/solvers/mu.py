@@ -110,6 +110,11 @@ def _graph_kl_solve(A, num, den, graph):
         A[:, r] = column
 
 
+def _products_bound(beta):
+    """β ∈ {1, 2}: the MU step is its BLAS products (other β raise the model to powers)."""
+    return beta in (1, 2)
+
+
 def _new_step(options):
     beta, pgrad = options.beta, options.pgrad
 
@@ -130,7 +135,7 @@ SOLVER = Solver(
     new_step=_new_step,
     observed_beta=every_beta,
     graph_betas=(1.0, 2.0),
-    blas_bound=lambda beta: beta in (1, 2),
+    blas_bound=_products_bound,
     from_products=_from_products,
     dask_betas=every_beta,
 )

@@ -14,7 +14,7 @@ own tolerance and step size.
 import numpy as np
 
 from ..losses import projected_sq
-from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, frobenius_only
+from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, always, frobenius_only
 
 SIGMA = 0.01
 SHRINK = 0.1  # the step-size factor (Lin's β, not the β-divergence's)
@@ -97,5 +97,5 @@ SOLVER = Solver(
     new_step=_new_step,
     supports_beta=frobenius_only,
     beta_words=FROBENIUS_WORDS,
-    blas_bound=lambda beta: True,
+    blas_bound=always,
 )
