@@ -470,6 +470,8 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
+    if unsupported.get("accelerate") is False:  # off is what the Dask path does
+        unsupported.pop("accelerate")
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
     beta = _validation.check_beta_loss(beta_loss)
@@ -496,7 +498,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 # nmf() options that the Dask path does not have, with the value that means "not used"
 _SINGLE_MACHINE_ONLY = {
     "stop": "objective", "graph": None, "graph_reg": 0.0, "smoothness": 0.0, "n_init": 1,
-    "mask": None, "missing": "zero", "shuffle": False,
+    "mask": None, "missing": "zero", "shuffle": False, "accelerate": "auto",
 }
 
 

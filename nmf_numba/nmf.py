@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from . import _validation, solvers
 from ._data import CsrOp, Data, DenseOp, observed_matrix
+from ._engine import ExtrapolatedRun, Run
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
@@ -16,7 +17,7 @@ from ._threads import fit_threads
 from .distributed import is_dask_array
 from .init import _initialize, check_n_components
 from .losses import divergence, frobenius_from_parts
-from .solvers import StepOptions, pgrad_sq_at
+from .solvers import StepOptions
 from .solvers._common import Graph, Penalty, scaled_penalties
 
 __all__ = ["nmf", "transform", "NMFResult", "IterationInfo"]
@@ -50,6 +51,7 @@ class _Fit:
     random_state: object
     shuffle: bool
     verbose: bool
+    accelerate: bool = False
 
     def smoothed(self, A):
         return A if self.S is None else np.dot(A, self.S)
@@ -81,38 +83,9 @@ class _Fit:
         return plan
 
 
-class _Run:
-    """The engine of one run on one machine (see :mod:`nmf_numba._loop`): the factors, kept
-    tall (``W`` m×k, ``Ht = Hᵀ`` n×k), and a half-step per factor."""
-
-    def __init__(self, fit, W, Ht, rng):
-        self.fit, self.W, self.Ht = fit, W, Ht
-        options = StepOptions(fit.beta, fit.stop == "pgrad", rng)
-        self.step_W = fit.solver.new_step(options)
-        self.step_H = fit.solver.new_step(options)
-        self.max_abs, self.dtype = fit.data.max_abs, fit.data.dtype
-
-    def iteration(self):
-        fit, W, Ht = self.fit, self.W, self.Ht
-        w_step = self.step_W(fit.data.X_op, W, fit.smoothed(Ht), fit.penalty_W)
-        h_step = self.step_H(fit.data.Xt_op, Ht, fit.smoothed(W), fit.penalty_H)
-        return w_step, h_step
-
-    def terms(self, h_step, ahead=False):
-        return self.fit.terms(self.W, self.Ht, None if h_step is None else h_step.products)
-
-    def pgrad_sq(self):
-        fit, W, Ht = self.fit, self.W, self.Ht
-        return (pgrad_sq_at(fit.data.X_op, W, fit.smoothed(Ht), fit.beta, fit.penalty_W)
-                + pgrad_sq_at(fit.data.Xt_op, Ht, fit.smoothed(W), fit.beta, fit.penalty_H))
-
-    def factors(self):
-        return self.W.copy(), self.Ht.T.copy()
-
-
 def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, alpha_W,
               alpha_H, l1_ratio, graph, graph_reg, smoothness, n_init, mask, missing,
-              time_limit, callback, random_state, shuffle, verbose):
+              time_limit, callback, random_state, shuffle, verbose, accelerate):
     """Every argument of :func:`nmf` checked once, into a :class:`_Fit`."""
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
@@ -122,8 +95,10 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
     graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
+    accelerate = _check_accelerate(accelerate, stop)
     record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
-                           graph=graph is not None and graph_reg != 0, shuffle=shuffle)
+                           graph=graph is not None and graph_reg != 0, shuffle=shuffle,
+                           accelerate=accelerate)
     if observed is not None:  # only the observed entries count from here on
         X_fit = observed_matrix(X, None if observed is True else observed)
         _validation.check_zeros_for_beta(X_fit.data.reshape(1, -1), beta)
@@ -154,8 +129,22 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
         S=smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
         smoothness=smoothness, stop=stop, tol=tol, max_iter=max_iter, time_limit=time_limit,
         callback=callback, n_init=n_init, random_state=random_state, shuffle=bool(shuffle),
-        verbose=verbose,
+        verbose=verbose, accelerate=accelerate,
     )
+
+
+def _check_accelerate(accelerate, stop):
+    """``accelerate`` as a bool.  "auto" is off until the benchmarks of the accelerated
+    solvers decide where it wins (issue 18)."""
+    if isinstance(accelerate, str) and accelerate == "auto":
+        return False
+    if not isinstance(accelerate, (bool, np.bool_)):
+        raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
+    if accelerate and stop == "pgrad":
+        raise ValueError("accelerate=True with stop='pgrad' is not supported: the half-steps "
+                         "start from extrapolated points, so their gradients are not the "
+                         "state's. Use stop='objective'.")
+    return bool(accelerate)
 
 
 def nmf(
@@ -182,6 +171,7 @@ def nmf(
     random_state=None,
     shuffle=False,
     verbose=False,
+    accelerate="auto",
 ):
     """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
 
@@ -280,6 +270,14 @@ def nmf(
         ``shuffle``; for an int ``random_state`` the same orders as scikit-learn).
     verbose : bool
         Show a tqdm progress bar with the current objective.
+    accelerate : bool or "auto"
+        True: the coordinate-descent solvers ("cd", "hals") with Ang & Gillis's
+        extrapolation (2019; see :class:`nmf_numba._engine.ExtrapolatedRun`): each half-step
+        works against the other factor extrapolated along its last change, with a step that
+        grows while the objective falls and shrinks (restarting, without momentum, from the
+        best state) when it rises; the state recorded and returned never increases the
+        objective.  "auto" (default) is off for now: the benchmarks that decide where it wins
+        come next.
 
     Returns
     -------
@@ -290,6 +288,7 @@ def nmf(
         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph, graph_reg=graph_reg,
         smoothness=smoothness, n_init=n_init, mask=mask, missing=missing, time_limit=time_limit,
         callback=callback, random_state=random_state, shuffle=shuffle, verbose=verbose,
+        accelerate=accelerate,
     )
     if is_dask_array(X):  # the same solvers and loop, with the work on X's blocks done by Dask
         from .distributed import nmf as dask_nmf
@@ -316,8 +315,8 @@ def _run_once(fit, W0, H0, seed, t_start):
     """One run from ``(W0, H0)``: its engine (the final factors) and the loop's outcome."""
     W = np.ascontiguousarray(W0, dtype=fit.data.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
-    # one generator for both half-steps, drawn W-step then H-step: scikit-learn's shuffle orders
-    engine = _Run(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
+    engine = (ExtrapolatedRun if fit.accelerate else Run)(
+        fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
     data = fit.data
     with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \

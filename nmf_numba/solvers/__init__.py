@@ -50,9 +50,11 @@ def names(with_auto=True):
     return (["auto"] if with_auto else []) + list(SOLVERS)
 
 
-def _problems(solver, beta, graph, observed, shuffle, dask):
+def _problems(solver, beta, graph, observed, shuffle, dask, accelerate=False):
     """What ``solver`` lacks for this fit, in words (empty: it runs it)."""
     lacks = []
+    if accelerate and not solver.extrapolate:
+        lacks.append("has no extrapolated variant (accelerate=True)")
     if not solver.supports_beta(beta):
         lacks.append(f"supports {solver.beta_words}; got beta_loss={beta:g}")
     if observed and (solver.observed_beta is None or not solver.observed_beta(beta)):
@@ -69,7 +71,7 @@ def _problems(solver, beta, graph, observed, shuffle, dask):
 
 
 def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=False,
-          dask=False, transform=False):
+          dask=False, transform=False, accelerate=False):
     """The record of the solver a fit runs (``"auto"`` resolved), after checking that it
     supports the β, the data and the options; otherwise a ValueError that says what it lacks
     and which solvers would run this fit."""
@@ -82,10 +84,10 @@ def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=Fals
         name = auto_solver(beta, sparse=sparse, graph=graph, observed=observed, dask=dask,
                            transform=transform)
     solver = get(name)
-    lacks = _problems(solver, beta, graph, observed, shuffle, dask)
+    lacks = _problems(solver, beta, graph, observed, shuffle, dask, accelerate)
     if lacks:
         able = [s.name for s in SOLVERS.values()
-                if not _problems(s, beta, graph, observed, shuffle, dask)]
+                if not _problems(s, beta, graph, observed, shuffle, dask, accelerate)]
         raise ValueError(f"solver={name!r} " + " and ".join(lacks) + ". "
                          + (f"Solvers for this fit: {able}." if able else
                             "No solver runs this combination."))
@@ -134,11 +136,12 @@ def _betas(predicate):
 def table():
     """The README's solver table (markdown), read from the registry: a test checks that the
     README holds exactly this."""
-    rows = ["| solver | β | missing values | graph (GNMF) | Dask | what it is |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| solver | β | missing values | graph (GNMF) | Dask | `accelerate=True` | what it is |",
+            "|---|---|---|---|---|---|---|"]
     for s in SOLVERS.values():
         observed = "–" if s.observed_beta is None else _betas(s.observed_beta)
         graph = ", ".join(f"{b:g}" for b in s.graph_betas) or "–"
         rows.append(f"| `{s.name}` | {_betas(s.supports_beta)} | {observed} | {graph} | "
-                    f"{_betas(s.dask_betas)} | {s.summary} |")
+                    f"{_betas(s.dask_betas)} | {'yes' if s.extrapolate else '–'} | "
+                    f"{s.summary} |")
     return "\n".join(rows)

@@ -65,6 +65,9 @@ class Solver:
         ``X_op B`` and ``BᵀB``, which the Dask path forms as sums over row blocks.
     exact
         Whether one half-step solves its subproblem exactly (``transform`` then runs one).
+    extrapolate
+        Whether ``accelerate=True`` may wrap its half-steps in Ang & Gillis's extrapolation
+        (:mod:`nmf_numba._engine`): block updates of the β = 2 least-squares problem.
     dask_betas
         ``dask_betas(β)``: the β for which the Dask path runs it (β ≠ 2 on Dask: the MU
         numerator and denominator are reduced, so only "mu").
@@ -83,6 +86,7 @@ class Solver:
     shuffle: bool = False
     blas_bound: Callable = _never
     exact: bool = False
+    extrapolate: bool = False
     from_products: Optional[Callable] = None
     dask_betas: Callable = field(default=_never)
 

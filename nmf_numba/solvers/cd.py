@@ -50,4 +50,5 @@ SOLVER = Solver(
     blas_bound=always,
     from_products=_from_products,
     dask_betas=frobenius_only,
+    extrapolate=True,
 )

@@ -63,4 +63,5 @@ SOLVER = Solver(
     graph_betas=(2.0,),
     from_products=_from_products,
     dask_betas=frobenius_only,
+    extrapolate=True,
 )
