@@ -89,6 +89,7 @@ from benchmarks.bench_tolerance import (  # noqa: E402  (asv_bench/benchmarks)
     SOLVERS,
     initial_factors,
     make_matrix,
+    solver_options,
 )
 
 RTOLS = (1e-3, 1e-4)
@@ -236,7 +237,7 @@ def run_nmf_numba(X, X64, W0, H0, beta, solver, budget, clock, label=None):
     import nmf_numba
 
     k = W0.shape[1]
-    kwargs = dict(beta_loss=beta, solver=solver, init=(W0, H0), tol=0)
+    kwargs = dict(beta_loss=beta, init=(W0, H0), tol=0, **solver_options(solver))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nmf_numba.nmf(X, k, max_iter=10, **kwargs)  # compile outside the measurement

@@ -70,8 +70,14 @@ CASES = {
     "dense-faces-fro": Case("dense", "faces", (400, 10304), None, 2.0, 16),
 }
 
-# nmf_numba's solvers for each β
-SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd"], 1.0: ["mu", "newton-cd"]}
+# nmf_numba's solvers for each β; "+x": with accelerate=True (extrapolated)
+SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd", "cd+x", "hals+x"], 1.0: ["mu", "newton-cd"]}
+
+
+def solver_options(label):
+    """``nmf()``'s solver options for a label of :data:`SOLVERS` ("hals+x": accelerated)."""
+    name, plus, _ = label.partition("+")
+    return dict(solver=name, accelerate=bool(plus))
 
 _PLANTED_RANK = 20
 _DENSE_COUNT_MEAN = 2.0  # mean entry of the dense count data
@@ -212,7 +218,7 @@ def _histories(case_name, dtype_name, solvers):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for solver in solvers:
-            options = dict(beta_loss=case.beta, solver=solver, init=(W0, H0))
+            options = dict(beta_loss=case.beta, init=(W0, H0), **solver_options(solver))
             nmf_numba.nmf(X, k, max_iter=10, tol=0, **options)  # compile outside the run
             res = nmf_numba.nmf(X, k, max_iter=10**7, tol=REF_STALL_TOL, time_limit=seconds,
                                 **options)
