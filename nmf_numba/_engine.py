@@ -75,17 +75,19 @@ class ExtrapolatedRun(Run):
         super().__init__(fit, W, Ht, rng)
         self._W, self._Ht = W.copy(), Ht.copy()   # the plain iterates W_k, H_k
         self._Ht_prev = self._Ht.copy()           # H_{k−1}: no momentum at the start
+        self._W_prev = np.empty_like(W)           # W_k while W_{k+1} is formed
+        self._W_hat, self._H_hat = np.empty_like(W), np.empty_like(Ht)  # extrapolated points
         self.beta, self.cap = self.BETA_START, 1.0
         self._best = None                         # (data term, objective) of the state
         self.restarts = 0
 
     def iteration(self):
         fit, beta = self.fit, self.beta
-        H_hat = _extrapolate(self._Ht, self._Ht_prev, beta)
-        W_prev = self._W.copy()
+        H_hat = _extrapolate(self._Ht, self._Ht_prev, beta, out=self._H_hat)
+        np.copyto(self._W_prev, self._W)
         w_step = self.step_W(fit.data.X_op, self._W, fit.smoothed(H_hat), fit.penalty_W)
-        W_hat = _extrapolate(self._W, W_prev, beta)
-        self._Ht_prev = self._Ht.copy()
+        W_hat = _extrapolate(self._W, self._W_prev, beta, out=self._W_hat)
+        np.copyto(self._Ht_prev, self._Ht)
         h_step = self.step_H(fit.data.Xt_op, self._Ht, fit.smoothed(W_hat), fit.penalty_H)
         if self._best is None:
             self._best = fit.terms(self.W, self.Ht)
@@ -111,9 +113,9 @@ class ExtrapolatedRun(Run):
         return self._best
 
 
-def _extrapolate(A, A_prev, beta):
-    """``[A + β (A − A_prev)]₊`` in A's dtype."""
-    out = A - A_prev
+def _extrapolate(A, A_prev, beta, out):
+    """``[A + β (A − A_prev)]₊`` in A's dtype, into ``out``."""
+    np.subtract(A, A_prev, out=out)
     out *= A.dtype.type(beta)
     out += A
     return np.maximum(out, 0, out=out)

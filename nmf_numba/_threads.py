@@ -38,7 +38,7 @@ settings = _Settings()
 
 _CONTROLLER = []  # one threadpoolctl controller per process: building one scans the libraries
 _LOCK = threading.Lock()
-_SERIAL_BLAS = {"fits": 0, "limiter": None}
+_SERIAL_BLAS = {"fits": 0, "limiter": None}  # fits inside, and the limit they share
 
 
 @contextlib.contextmanager
@@ -61,8 +61,7 @@ def _serial_blas():
         with _LOCK:
             _SERIAL_BLAS["fits"] -= 1
             if _SERIAL_BLAS["fits"] == 0:
-                _SERIAL_BLAS.pop("limiter").restore_original_limits()
-                _SERIAL_BLAS["limiter"] = None
+                _SERIAL_BLAS["limiter"].restore_original_limits()
 
 
 @contextlib.contextmanager

@@ -63,7 +63,7 @@ def test_fit_writes_factors_and_a_json_summary(tmp_path, X, capsys):
 
 
 def test_fit_plots(tmp_path, X, capsys):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="plots need the plot extra (matplotlib)")
     path = _write(tmp_path, X, "x.npy")
     rc = cli.main(["fit", str(path), "-k", "3", "--out", str(tmp_path / "f.npz"),
                    "--plot", str(tmp_path / "figs"), "--quiet"])

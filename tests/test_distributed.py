@@ -14,8 +14,8 @@ import scipy.sparse as sp
 
 import nmf_numba as nn
 
-da = pytest.importorskip("dask.array")
-distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
+distributed = pytest.importorskip("distributed", reason="the Dask cluster tests need the dask extra (distributed)")
 
 K = 4
 N_ITER = 25

@@ -69,7 +69,7 @@ def _memmap():
 
 
 def _pandas():
-    pd = pytest.importorskip("pandas")
+    pd = pytest.importorskip("pandas", reason="DataFrame input is tested where pandas is installed (test extra)")
     return pd.DataFrame(BASE, columns=[f"f{j}" for j in range(8)])
 
 
@@ -376,7 +376,7 @@ def test_command_line(case, tmp_path, capsys):
                                   and c.make().dtype.kind in "biuf" and min(c.make().shape) > 0],
                          ids=lambda c: c.id)
 def test_dask_path(case):
-    da = pytest.importorskip("dask.array")
+    da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
     import dask
 
     X = case.make()

@@ -5,7 +5,7 @@ import pytest
 
 import nmf_numba as nn
 
-pytest.importorskip("matplotlib")
+pytest.importorskip("matplotlib", reason="plots need the plot extra (matplotlib)")
 from matplotlib.figure import Figure  # noqa: E402
 
 from nmf_numba import plot  # noqa: E402

@@ -71,7 +71,7 @@ def test_initialize_consensus_select_rank_take_a_generator():
 
 
 def test_dask_takes_a_generator():
-    da = pytest.importorskip("dask.array")
+    da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
     import dask
 
     X = make_data(30, 12, positive=True)
