@@ -10,7 +10,7 @@ import numpy as np
 
 from .solvers import StepOptions, pgrad_sq_at
 
-__all__ = ["Run", "ExtrapolatedRun"]
+__all__ = ["Run", "ExtrapolatedRun", "Momentum", "extrapolate"]
 
 
 class Run:
@@ -68,43 +68,38 @@ class ExtrapolatedRun(Run):
     half-steps follow the extrapolated factor completely), so it is not offered there yet.
     """
 
-    BETA_START = 0.5
-    GROW, CAP_GROW, SHRINK = 1.05, 1.01, 1.5
-
     def __init__(self, fit, W, Ht, rng):
         super().__init__(fit, W, Ht, rng)
         self._W, self._Ht = W.copy(), Ht.copy()   # the plain iterates W_k, H_k
         self._Ht_prev = self._Ht.copy()           # H_{k−1}: no momentum at the start
         self._W_prev = np.empty_like(W)           # W_k while W_{k+1} is formed
         self._W_hat, self._H_hat = np.empty_like(W), np.empty_like(Ht)  # extrapolated points
-        self.beta, self.cap = self.BETA_START, 1.0
+        self.momentum = Momentum()
         self._best = None                         # (data term, objective) of the state
-        self.restarts = 0
+
+    @property
+    def restarts(self):
+        return self.momentum.restarts
 
     def iteration(self):
-        fit, beta = self.fit, self.beta
-        H_hat = _extrapolate(self._Ht, self._Ht_prev, beta, out=self._H_hat)
+        fit, beta = self.fit, self.momentum.beta
+        H_hat = extrapolate(self._Ht, self._Ht_prev, beta, out=self._H_hat)
         np.copyto(self._W_prev, self._W)
         w_step = self.step_W(fit.data.X_op, self._W, fit.smoothed(H_hat), fit.penalty_W)
-        W_hat = _extrapolate(self._W, self._W_prev, beta, out=self._W_hat)
+        W_hat = extrapolate(self._W, self._W_prev, beta, out=self._W_hat)
         np.copyto(self._Ht_prev, self._Ht)
         h_step = self.step_H(fit.data.Xt_op, self._Ht, fit.smoothed(W_hat), fit.penalty_H)
         if self._best is None:
             self._best = fit.terms(self.W, self.Ht)
         candidate = fit.terms(W_hat, self._Ht, h_step.products)
-        if candidate[1] < self._best[1]:  # accept the pair, extrapolate more boldly
+        if self.momentum.judge(candidate[1] < self._best[1]):  # accept the pair
             self.W[...] = W_hat
             self.Ht[...] = self._Ht
             self._best = candidate
-            self.beta = min(self.cap, self.GROW * beta)
-            self.cap = min(1.0, self.CAP_GROW * self.cap)
-        else:  # keep the state, extrapolate less, and restart from it without momentum
-            self.cap = beta
-            self.beta = beta / self.SHRINK
+        else:  # keep the state and restart from it without momentum
             self._W[...] = self.W
             self._Ht[...] = self.Ht
             self._Ht_prev[...] = self.Ht
-            self.restarts += 1
         return w_step, h_step
 
     def terms(self, h_step, ahead=False):
@@ -113,7 +108,30 @@ class ExtrapolatedRun(Run):
         return self._best
 
 
-def _extrapolate(A, A_prev, beta, out):
+class Momentum:
+    """Ang & Gillis's rule for the extrapolation weight β (shared by every extrapolated
+    engine, on one machine and on Dask): start at 0.5; after an accepted step
+    ``β ← min(β̄, 1.05 β)`` and ``β̄ ← min(1, 1.01 β̄)``; after a rejected one ``β̄ ← β`` and
+    ``β ← β / 1.5``."""
+
+    START, GROW, CAP_GROW, SHRINK = 0.5, 1.05, 1.01, 1.5
+
+    def __init__(self):
+        self.beta, self.cap, self.restarts = self.START, 1.0, 0
+
+    def judge(self, improved):
+        """Adapt β to the outcome of the last extrapolated step; returns ``improved``."""
+        if improved:
+            self.beta = min(self.cap, self.GROW * self.beta)
+            self.cap = min(1.0, self.CAP_GROW * self.cap)
+        else:
+            self.cap = self.beta
+            self.beta /= self.SHRINK
+            self.restarts += 1
+        return improved
+
+
+def extrapolate(A, A_prev, beta, out):
     """``[A + β (A − A_prev)]₊`` in A's dtype, into ``out``."""
     np.subtract(A, A_prev, out=out)
     out *= A.dtype.type(beta)
