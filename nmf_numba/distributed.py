@@ -21,13 +21,23 @@ The data flow is MPI-FAUN's one-dimensional row distribution (Kannan, Ballard & 
 
 Solvers: ``mu`` for every β; ``cd`` and ``hals`` for β = 2 (``auto``: ``hals`` for β = 2, else
 ``mu``).  ``hals`` bounds its repeated sweeps with the whole problem's costs, and applies its
-early-stop rule (a sweep that changes the factor little) per block, so unlike ``cd`` and ``mu``
-its iterates are not bit-for-bit those of one machine.  Initialisations: ``random`` (W drawn per
+early-stop rule (a sweep that changes the factor little) per block, so its iterates differ from
+one machine's; those of ``cd`` and ``mu`` agree to rounding (the H half-step's products are sums
+over blocks, added in another order than one machine's).  Initialisations: ``random`` (W drawn per
 block, from seeds spawned from ``random_state``), ``nndsvd``/``nndsvda``/``auto`` (from a
 distributed randomized SVD: the range finder's tall products run per block and are
 orthonormalised by ``dask.array.linalg.tsqr``), and a custom ``(W0, H0)`` (W0 a NumPy or Dask
 array, re-chunked like X).  L1/L2 penalties (``alpha_W``, ``alpha_H``, ``l1_ratio``),
 ``max_iter``, ``tol``, ``time_limit``, ``callback`` and ``verbose`` work as in :func:`nmf`.
+
+``accelerate=True`` runs Ang & Gillis's extrapolation as :func:`nmf_numba.nmf` does
+(:class:`nmf_numba._engine.ExtrapolatedRun`: the same β rule and projection) for β = 2 with the
+solvers whose record has ``extrapolate`` (``cd``, ``hals``); ``"auto"`` is off on Dask for now.
+Each block keeps its rows of the plain iterate, the state and the extrapolated W; the client
+keeps H's.  It is still one round trip per iteration: the client's verdict on a pair (accepted
+or rejected) travels to the blocks with the next round's task, and the last verdict is applied
+in the round that computes the final objective, so the result is the state that the history
+ends with.  Cost: O((m+n)·k) more work per iteration, and two more m×k arrays on the blocks.
 
 Scheduling is Dask's: any scheduler works (the threaded one by default, or a
 ``dask.distributed`` Client's cluster).  Dask owns the parallelism, so inside a task the Numba
@@ -48,6 +58,7 @@ import scipy.sparse as sp
 
 from . import _validation, solvers
 from ._data import Data
+from ._engine import Momentum, extrapolate
 from ._loop import Stopping, build_result, progress_bar, run, warn_if_max_iter
 from ._random import as_rng, draw_seeds
 from ._threads import single_threaded
@@ -161,6 +172,41 @@ def _iteration_task(block, W_b, Ht, G_H, spec, evaluate):
     return W_b, (before, shares, penalty_W.value(W_b))
 
 
+def _extrapolated_task(block, rows, H_hat, G_hat, spec, evaluate, beta, accepted, Ht):
+    """One extrapolated iteration's work on a block (β = 2; see :class:`_DaskExtrapolatedRun`):
+    ``((W_k, state, Ŵ), partial sums for the client)``.
+
+    ``rows`` is the block's ``(W_k, state, Ŵ)`` after the previous round.  ``accepted`` is the
+    client's verdict on that round's pair (None: there was none): True makes ``Ŵ`` the state,
+    False restarts the plain iterate from the state.  Then the W half-step against ``Ĥ``
+    (``H_hat``, with ``G_hat = ĤᵀĤ``), the extrapolation ``Ŵ``, and Ŵ's share of the H
+    half-step's products.  ``evaluate``: also the data term and W penalty of the state, at the
+    client's state ``Ht``.  The input arrays are never written: the new ones are fresh."""
+    solver, _, penalty_W, n_sweeps = spec
+    op, op_t = block.data.X_op, block.data.Xt_op
+    W_k, state, W_hat = rows
+    if accepted:  # the candidate pair became the state
+        state = W_hat
+    elif accepted is not None:  # rejected: the plain iterate restarts from the state
+        W_k = state
+    before = _evaluate_task(block, state, Ht, spec) if evaluate else None
+    W_next = W_k.copy()
+    solver.from_products(W_next, op.times(H_hat), G_hat, penalty_W, n_sweeps)
+    W_hat = extrapolate(W_next, W_k, beta, out=np.empty_like(W_next))
+    shares = (op_t.times(W_hat), np.dot(W_hat.T, W_hat), None)
+    return (W_next, state, W_hat), (before, shares, penalty_W.value(W_hat))
+
+
+def _first_rows(W_b):
+    """A block's ``(W_k, state, Ŵ)`` at the start: the plain iterate is the state."""
+    return W_b, W_b, None
+
+
+def _state_rows(rows, accepted):
+    """The block's rows of the state once the client's last verdict is applied."""
+    return rows[2] if accepted else rows[1]
+
+
 def _evaluate_task(block, W_b, Ht, spec):
     solver, beta, penalty_W, _ = spec
     return divergence(block.data.X_op, W_b, Ht, beta), penalty_W.value(W_b)
@@ -258,11 +304,12 @@ class _Cluster:
             for w, rows in zip(W_blocks, self.row_chunks)
         ])
 
-    def iteration(self, W_blocks, Ht, G_H, spec, evaluate):
-        """One round: the new W blocks (persisted) and the reduced partials (on the client)."""
+    def iteration(self, W_blocks, Ht, G_H, spec, evaluate, func=_iteration_task, extra=()):
+        """One round: the new W blocks (persisted) and the reduced partials (on the client).
+        ``func(block, W_b, Ht, G_H, spec, evaluate, *extra)`` is the task run per block."""
         task = self.delayed(_single_threaded, nout=2, pure=True)
         Ht_d, G_d = self.delayed(Ht), self.delayed(G_H)  # sent once, shared by every task
-        outs = [task(_iteration_task, b, w, Ht_d, G_d, spec, evaluate)
+        outs = [task(func, b, w, Ht_d, G_d, spec, evaluate, *extra)
                 for b, w in zip(self.blocks, W_blocks)]
         new_W = [o[0] for o in outs]
         total = self._tree([o[1] for o in outs], _combine)
@@ -463,19 +510,103 @@ class _DaskRun:
         return self.cluster.as_dask_array(self.W_blocks, self.Ht.shape[1]), self.Ht.T.copy()
 
 
+class _DaskExtrapolatedRun(_DaskRun):
+    """:class:`nmf_numba._engine.ExtrapolatedRun`'s scheme on a Dask cluster (β = 2).
+
+    Each block keeps its rows of the plain iterate ``W_k``, of the state and of the
+    extrapolated ``Ŵ``; the client keeps ``H_k``, ``H_{k−1}``, the state's H and the β rule
+    (:class:`nmf_numba._engine.Momentum`).  One iteration is one round: the client sends
+    ``Ĥ``, β and its verdict on the previous pair; each block applies the verdict, takes the W
+    half-step against ``Ĥ``, extrapolates ``Ŵ`` and returns Ŵ's shares of the H half-step's
+    products; the client takes the H half-step against Ŵ, whose products give the pair's
+    objective, and judges the pair.  The blocks learn the verdict in the next round, so the
+    state's W is read through it (:func:`_state_rows`), and the exact objective at the end is
+    computed on those rows."""
+
+    def __init__(self, cluster, W_blocks, Ht, solver, beta, penalty_W, penalty_H):
+        super().__init__(cluster, W_blocks, Ht, solver, beta, penalty_W, penalty_H)
+        self.W_blocks = None  # the state's W is in the blocks' rows below
+        self.rows = [cluster.delayed(_first_rows, pure=True)(w) for w in W_blocks]
+        self.accepted = None  # the client's verdict the blocks have not applied yet
+        self._Ht, self._Ht_prev = Ht.copy(), Ht.copy()  # H_k, H_{k−1}: no momentum at first
+        self.momentum = Momentum()
+        self._best = None     # (data term, objective) of the state
+        self._exact = False   # whether _best was evaluated at the state (not from products)
+        self._settled = None  # the state's W blocks, persisted, once the verdict is applied
+
+    @property
+    def restarts(self):
+        return self.momentum.restarts
+
+    def _round(self, evaluate):
+        beta = self.momentum.beta
+        H_hat = extrapolate(self._Ht, self._Ht_prev, beta, out=np.empty_like(self._Ht))
+        Ht = self.cluster.delayed(self.Ht.copy()) if evaluate else None
+        rows, (before, shares, w_penalty) = self.cluster.iteration(
+            self.rows, H_hat, np.dot(H_hat.T, H_hat), self.spec, evaluate,
+            func=_extrapolated_task, extra=(beta, self.accepted, Ht))
+        if evaluate:
+            self._set_best(before)
+        return (rows, shares, w_penalty), before
+
+    def _set_best(self, evaluated):
+        data_term, w_value = evaluated
+        self._best = data_term, data_term + w_value + self.penalty_H.value(self.Ht)
+        self._exact = True
+
+    def iteration(self):
+        next_round, self._next_round = self._next_round, None
+        if next_round is None:
+            next_round, _ = self._round(evaluate=self._best is None)
+        self.rows, (XtW, WtW, _), w_penalty = next_round
+        self._settled, self._exact = None, False
+        # the H half-step against Ŵ on the client; the pair (Ŵ, H_{k+1}) is the candidate
+        np.copyto(self._Ht_prev, self._Ht)
+        self.solver.from_products(self._Ht, XtW, WtW, self.penalty_H, self.n_sweeps_H)
+        data_term = 0.5 * frobenius_from_parts(self.cluster.sq_norm, self._Ht, XtW, WtW)
+        candidate = data_term, data_term + w_penalty + self.penalty_H.value(self._Ht)
+        self.accepted = self.momentum.judge(candidate[1] < self._best[1])
+        if self.accepted:  # the blocks make Ŵ their state in the next round
+            self.Ht[...] = self._Ht
+            self._best = candidate
+        else:  # keep the state and restart from it without momentum
+            self._Ht[...] = self.Ht
+            self._Ht_prev[...] = self.Ht
+        return HalfStep(), HalfStep((XtW, WtW))
+
+    def terms(self, h_step, ahead=False):
+        if self._best is None and ahead:  # on the way, in the first iteration's round
+            self._next_round, _ = self._round(evaluate=True)
+        elif self._best is None or (h_step is None and not self._exact):
+            # exactly, at the state (a round of its own): its W rows, persisted for the result
+            self._settled = self._state_blocks(persist=True)
+            self._set_best(self.cluster.evaluate(self._settled, self.Ht, self.spec))
+        return self._best
+
+    def _state_blocks(self, persist):
+        if self._settled is not None:
+            return self._settled
+        pick = self.cluster.delayed(_state_rows, pure=True)
+        blocks = [pick(r, self.accepted) for r in self.rows]
+        return list(self.cluster.dask.persist(*blocks)) if persist else blocks
+
+    def factors(self):
+        W = self.cluster.as_dask_array(self._state_blocks(persist=False), self.Ht.shape[1])
+        return W, self.Ht.T.copy()
+
+
 def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="auto",
         max_iter=200, tol=1e-4, alpha_W=0.0, alpha_H="same", l1_ratio=0.0, time_limit=None,
-        callback=None, random_state=None, verbose=False, **unsupported):
+        callback=None, random_state=None, verbose=False, accelerate="auto", **unsupported):
     """:func:`nmf_numba.nmf` for a Dask array X (rows = samples); see the module docstring.
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
-    if unsupported.get("accelerate") is False:  # off is what the Dask path does
-        unsupported.pop("accelerate")
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
     beta = _validation.check_beta_loss(beta_loss)
     record = solvers.check(solver, beta, dask=True)
+    accelerate = _check_accelerate(accelerate, beta, record)
     max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
                                                                  callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
@@ -486,8 +617,8 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     k = check_n_components(n_components, cluster, init)
     penalty_W, penalty_H = scaled_penalties(cluster.shape, alpha_W, alpha_H, l1_ratio)
     W_blocks, H = _initialize(cluster, k, init, random_state)
-    engine = _DaskRun(cluster, W_blocks, np.ascontiguousarray(H.T), record, beta, penalty_W,
-                      penalty_H)
+    engine = (_DaskExtrapolatedRun if accelerate else _DaskRun)(
+        cluster, W_blocks, np.ascontiguousarray(H.T), record, beta, penalty_W, penalty_H)
     rule = Stopping("objective", tol, beta, time_limit, callback, t_start)
     with progress_bar(verbose, max_iter, f"{record.name}, dask") as progress:
         outcome = run(engine, rule, max_iter, progress)
@@ -495,10 +626,29 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     return build_result(engine.factors()[0], engine.Ht, outcome, beta, record.name)
 
 
+def _check_accelerate(accelerate, beta, solver):
+    """``accelerate`` as a bool, worded as :func:`nmf_numba.nmf`'s check: on Dask it
+    extrapolates the least-squares solvers (the records with ``extrapolate``) for β = 2."""
+    if isinstance(accelerate, str) and accelerate == "auto":
+        return False  # "auto" is off on Dask for now; its rule (as on one machine) comes later
+    if not isinstance(accelerate, (bool, np.bool_)):
+        raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
+    able = [s.name for s in solvers.SOLVERS.values() if s.extrapolate and s.dask_betas(2.0)]
+    reason = ("is not supported for a Dask array: it extrapolates the least-squares solvers "
+              "only. Use")
+    if accelerate and beta != 2:
+        raise ValueError(f"accelerate=True with beta_loss={beta:g} {reason} "
+                         f"beta_loss='frobenius' with a solver in {able}.")
+    if accelerate and not solver.extrapolate:
+        raise ValueError(f"accelerate=True with solver={solver.name!r} {reason} a solver in "
+                         f"{able}.")
+    return bool(accelerate)
+
+
 # nmf() options that the Dask path does not have, with the value that means "not used"
 _SINGLE_MACHINE_ONLY = {
     "stop": "objective", "graph": None, "graph_reg": 0.0, "smoothness": 0.0, "n_init": 1,
-    "mask": None, "missing": "zero", "shuffle": False, "accelerate": "auto",
+    "mask": None, "missing": "zero", "shuffle": False,
 }
 
 

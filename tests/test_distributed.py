@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 import nmf_numba as nn
+from nmf_numba.solvers._common import scaled_penalties
 
 da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
 distributed = pytest.importorskip("distributed", reason="the Dask cluster tests need the dask extra (distributed)")
@@ -194,3 +195,126 @@ def test_input_is_not_modified():
     nn.nmf(_dask(X), K, solver="cd", init=(W0, H0), max_iter=3, tol=0)
     for a, b in zip((X, W0, H0), copies):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# accelerate=True: Ang & Gillis's extrapolation with W's rows on the blocks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def verdicts(monkeypatch):
+    """The client's verdict on each extrapolated pair (True: accepted) and the restarts so far,
+    per iteration of every Dask extrapolated run (the spy proves the engine ran)."""
+    from nmf_numba import distributed as dask_path
+
+    seen = []
+    original = dask_path._DaskExtrapolatedRun.iteration
+
+    def iteration(self):
+        out = original(self)
+        seen.append((self.accepted, self.restarts))
+        return out
+
+    monkeypatch.setattr(dask_path._DaskExtrapolatedRun, "iteration", iteration)
+    return seen
+
+
+def _exact_objective(X, res):
+    X = X.toarray() if sp.issparse(X) else X
+    return 0.5 * float(np.sum((X - res.W.compute() @ res.H) ** 2))
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_accelerated_cd_equals_single_machine(client, fmt, verdicts):
+    """The same scheme as one machine's ExtrapolatedRun: the same verdicts and objectives (the
+    products summed over blocks differ from one machine's only by rounding)."""
+    X = _problem(fmt)
+    W0, H0 = nn.initialize(X, K, "random", random_state=1)
+    kw = dict(solver="cd", init=(W0, H0), max_iter=40, tol=0, accelerate=True)
+    one = nn.nmf(X, K, **kw)
+    res = nn.nmf(_dask(X), K, **kw)
+    assert len(verdicts) == 40 and verdicts[-1][1] > 0  # it ran, and restarted
+    np.testing.assert_array_equal(res.history["iteration"], one.history["iteration"])
+    np.testing.assert_allclose(res.history["objective"], one.history["objective"], rtol=1e-10)
+    assert res.loss == pytest.approx(one.loss, rel=1e-10)
+    assert _rel(res.W.compute(), one.W) < 1e-7 and _rel(res.H, one.H) < 1e-7
+
+
+@pytest.mark.parametrize("solver", ["cd", "hals"])
+@pytest.mark.parametrize("last", ["rejected", "accepted"])
+def test_accelerated_history_never_rises_and_the_result_is_the_state(client, solver, last,
+                                                                     verdicts):
+    """Stopped right after a rejected (or an accepted) pair: the blocks have not applied that
+    verdict yet, and the result must still be the state the history ends with."""
+    X = _problem("csr")
+    kw = dict(solver=solver, init="random", random_state=1, tol=0, accelerate=True,
+              alpha_W=0.001, l1_ratio=0.5)
+    nn.nmf(_dask(X), K, max_iter=30, **kw)
+    n_iter = 1 + max(i for i, (accepted, _) in enumerate(verdicts)
+                     if accepted == (last == "accepted"))
+    verdicts.clear()
+    res = nn.nmf(_dask(X), K, max_iter=n_iter, **kw)
+    assert len(verdicts) == n_iter and verdicts[-1][0] == (last == "accepted")
+    assert verdicts[-1][1] > 0  # restarts happened
+    h = res.history["objective"]
+    assert np.all(np.diff(h) <= 0), h
+    W = res.W.compute()
+    assert np.all(W >= 0) and np.all(res.H >= 0)
+    penalty_W, penalty_H = scaled_penalties(X.shape, 0.001, 0.001, 0.5)
+    penalty = penalty_W.value(W) + penalty_H.value(res.H.T)
+    assert res.loss == pytest.approx(_exact_objective(X, res) + penalty, rel=1e-12)
+    assert res.loss == pytest.approx(h[-1], rel=1e-10)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(solver="mu", accelerate=True),
+     r"accelerate=True with solver='mu' is not supported for a Dask array.*\['cd', 'hals'\]"),
+    (dict(solver="mu", beta_loss=1, accelerate=True),
+     r"accelerate=True with beta_loss=1 is not supported for a Dask array.*\['cd', 'hals'\]"),
+    (dict(accelerate="yes"), "Invalid accelerate 'yes'"),
+])
+def test_accelerate_options_say_so(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        nn.nmf(_dask(_problem("dense")), K, **kwargs)
+
+
+def test_accelerate_auto_is_off_on_dask():
+    X = _problem("dense")
+    W0, H0 = nn.initialize(X, K, "random", random_state=1)
+    kw = dict(solver="cd", init=(W0, H0), max_iter=5, tol=0)
+    with __import__("dask").config.set(scheduler="sync"):
+        auto = nn.nmf(_dask(X), K, accelerate="auto", **kw)
+        off = nn.nmf(_dask(X), K, accelerate=False, **kw)
+    np.testing.assert_array_equal(auto.W.compute(), off.W.compute())
+    np.testing.assert_array_equal(auto.history["objective"], off.history["objective"])
+
+
+def test_accelerate_costs_no_extra_round_trip(client, monkeypatch):
+    """Per iteration, the accelerated run makes as many dask.persist and dask.compute calls
+    (one of each: a round) as the plain one."""
+    import dask
+
+    calls = {"persist": 0, "compute": 0}
+
+    def counting(name):
+        original = getattr(dask, name)
+
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+        return call
+
+    for name in calls:
+        monkeypatch.setattr(dask, name, counting(name))
+    Xd = _dask(_problem("csr"))
+
+    def count(accelerate, max_iter):
+        calls.update(persist=0, compute=0)
+        nn.nmf(Xd, K, solver="cd", init="random", random_state=0, max_iter=max_iter, tol=0,
+               accelerate=accelerate)
+        return np.array([calls["persist"], calls["compute"]])
+
+    per_iteration = {acc: (count(acc, 12) - count(acc, 2)) / 10 for acc in (False, True)}
+    np.testing.assert_array_equal(per_iteration[False], [1, 1])
+    np.testing.assert_array_equal(per_iteration[True], per_iteration[False])
