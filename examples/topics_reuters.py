@@ -4,12 +4,12 @@
 
 The ``lda`` package ships a sample of 395 Reuters articles from 1996-97 as a document × word
 count matrix over a 4258-word vocabulary, with the vocabulary and the articles' titles; they
-are read from the installed package (nothing is downloaded).  The counts are weighted by
-tf-idf (scikit-learn's ``TfidfTransformer``: words found in many articles count less, each
-article is scaled to unit length), which gives a sparse CSR matrix that ``nmf()`` uses as it
-is, and factorised with the generalised Kullback-Leibler divergence (solver "auto": Newton
-coordinate descent on sparse data).  Each row of H is a topic, a non-negative weight per word;
-each row of W is an article's mix of topics.
+are read from the installed package by ``nmf_numba.datasets.load_reuters()`` (nothing is
+downloaded).  The counts are weighted by tf-idf (scikit-learn's ``TfidfTransformer``: words
+found in many articles count less, each article is scaled to unit length), which gives a sparse
+CSR matrix that ``nmf()`` uses as it is, and factorised with the generalised Kullback-Leibler
+divergence (solver "auto": Newton coordinate descent on sparse data).  Each row of H is a
+topic, a non-negative weight per word; each row of W is an article's mix of topics.
 
 It prints the 8 heaviest words of each topic with the title of the article that uses the topic
 most, then the relative error ‖X − WH‖_F / ‖X‖_F and the KL divergence of the fit, and saves
@@ -35,21 +35,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfTransformer
 
 import nmf_numba as nn
+from nmf_numba import datasets
 
 N_TOP = 8
 
 
 def load_reuters(n_docs=None):
-    """Counts (documents × words), vocabulary and titles of lda's Reuters sample."""
+    """Counts (CSR, documents × words), vocabulary and titles of lda's Reuters sample."""
     try:
-        import lda.datasets
+        counts, vocab, titles = datasets.load_reuters()
     except ImportError:
         sys.exit('The Reuters sample is read from the lda package, which is not installed: '
                  'pip install "nmf-numba[examples]"')
-    counts = lda.datasets.load_reuters()
-    vocab = np.asarray(lda.datasets.load_reuters_vocab())
-    # titles look like "12 RUSSIA: Yeltsin ... MOSCOW 1996-08-21": drop the leading index
-    titles = [t.split(" ", 1)[1] for t in lda.datasets.load_reuters_titles()]
     return counts[:n_docs], vocab, titles[:n_docs]
 
 

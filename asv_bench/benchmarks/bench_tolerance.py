@@ -27,7 +27,10 @@ The full-size version of this measurement, with scikit-learn's solvers as refere
 
 Conventions (as in ``bench_nmf``)
 ---------------------------------
-* Data come from a fixed seed; see :func:`make_matrix` for the four kinds of data.
+* Data come from a fixed seed; see :func:`make_matrix` for the four kinds of data.  The
+  real-data cases read text corpora that ship inside PyPI packages (``nmf_numba.datasets``:
+  lda's Reuters sample, gensim's Lee corpus) and keep their own shape; their classes skip a
+  case (``NotImplementedError`` in ``setup``, asv's convention) when its package is missing.
 * Each solver first runs 10 iterations on the problem, so that Numba compilation is never timed.
 * Timings use the default thread counts of Numba and of the BLAS.
 * ``NMF_NUMBA_BENCH_SMOKE=1`` in the environment (or ``bench_tolerance.SMOKE = True``) divides
@@ -36,10 +39,12 @@ Conventions (as in ``bench_nmf``)
   It is read when the runs happen, so the parameters (and asv's result keys) never change.
 """
 
+import functools
 import math
 import os
 import warnings
 from collections import namedtuple
+
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,7 +73,16 @@ CASES = {
     # issue 7's comparison cases
     "dense-lowrank-fro-large": Case("dense", "lowrank", (4000, 2000), None, 2.0, 32),
     "dense-faces-fro": Case("dense", "faces", (400, 10304), None, 2.0, 16),
+    # real text that ships inside PyPI packages (kind "<corpus>-<weighting>", see CORPORA); the
+    # shape is the data's own (tests/test_asv_smoke.py checks it against the loaders)
+    "reuters-counts-kl": Case("csr", "reuters-counts", (395, 4258), None, 1.0),
+    "reuters-tfidf-fro": Case("csr", "reuters-tfidf", (395, 4258), None, 2.0),
+    "lee-counts-kl": Case("csr", "lee-counts", (300, 3382), None, 1.0),
+    "lee-tfidf-fro": Case("csr", "lee-tfidf", (300, 3382), None, 2.0),
 }
+
+# the corpora of the real-text cases: name -> its loader in nmf_numba.datasets
+CORPORA = {"reuters": "load_reuters", "lee": "load_lee_corpus"}
 
 # nmf_numba's solvers for each β; "+x": with accelerate=True (extrapolated)
 SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd", "cd+x", "hals+x"], 1.0: ["mu", "newton-cd"]}
@@ -149,9 +163,42 @@ def counts(m, n, density=None, seed=SEED, rank=_PLANTED_RANK, chunk=2000):
     return X
 
 
+def corpus_of(case):
+    """The corpus (a :data:`CORPORA` key) of a real-text case, None for the other kinds."""
+    case = CASES[case] if isinstance(case, str) else case
+    name = case.kind.partition("-")[0]
+    return name if name in CORPORA else None
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_counts(name):
+    """The word counts (CSR, documents × words, float64) of a corpus; read once per process."""
+    from nmf_numba import datasets
+
+    return getattr(datasets, CORPORA[name])().X
+
+
+def missing_data(case):
+    """Why the data of ``case`` cannot be read (the loader's ImportError message, naming the
+    package to install), or None when it can."""
+    name = corpus_of(case)
+    if name is None:
+        return None
+    try:
+        _corpus_counts(name)
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
 def make_matrix(case, dtype=np.float64, shape=None, seed=SEED):
     """The data of ``case`` (a :data:`CASES` key or a :class:`Case`) at ``shape`` (default: the
-    case's), in ``dtype``."""
+    case's), in ``dtype``.
+
+    Real text (kind ``"<corpus>-counts"`` / ``"<corpus>-tfidf"``): the corpus's word counts, or
+    their tf-idf by scikit-learn's ``TfidfTransformer`` (defaults: smooth idf, rows scaled to
+    unit length); a smaller ``shape`` takes the first rows and columns before the weighting.
+    ``seed`` plays no part there."""
     case = CASES[case] if isinstance(case, str) else case
     m, n = case.shape if shape is None else shape
     if case.kind == "lowrank":
@@ -164,6 +211,16 @@ def make_matrix(case, dtype=np.float64, shape=None, seed=SEED):
         from nmf_numba.datasets import load_orl_faces
 
         X = load_orl_faces()[0][:m, :n]
+    elif corpus_of(case) is not None:
+        weighting = case.kind.partition("-")[2]
+        X = _corpus_counts(corpus_of(case))[:m, :n]
+        if weighting == "tfidf":
+            from sklearn.feature_extraction.text import TfidfTransformer
+
+            X = sp.csr_matrix(TfidfTransformer().fit_transform(X))
+        elif weighting != "counts":
+            raise ValueError(f"unknown weighting {weighting!r} in kind {case.kind!r}")
+        X.sort_indices()
     else:
         raise ValueError(f"unknown kind {case.kind!r}")
     return X.astype(dtype)
@@ -206,12 +263,21 @@ def _limits():
     return (SMOKE_RTOL, 0.5) if SMOKE else (RTOL, RUN_SECONDS)
 
 
+def _bench_problem(case):
+    """``(shape, k)`` of a case in the asv classes: synthetic data at :data:`BENCH_SHAPES` with
+    ``k = BENCH_K``, real text at its own shape with the case's k; both shrunk under SMOKE."""
+    if corpus_of(case) is not None:
+        shape, k = _scaled(case.shape), case.k
+    else:
+        shape, k = _scaled(BENCH_SHAPES[case.fmt]), BENCH_K
+    return shape, min(k, min(shape) // 4)  # e.g. 5 on the smoke test's 40×20
+
+
 def _histories(case_name, dtype_name, solvers):
     """``{solver: history}`` of each solver's run from the case's start."""
     case = CASES[case_name]
-    shape = _scaled(BENCH_SHAPES[case.fmt])
+    shape, k = _bench_problem(case)
     X = make_matrix(case, np.dtype(dtype_name), shape)
-    k = min(BENCH_K, min(shape) // 4)  # 10, or 5 on the smoke test's 40×20
     W0, H0 = initial_factors(X, k)
     _, seconds = _limits()
     histories = {}
@@ -248,9 +314,20 @@ class _TimeToTol:
     timeout = 600.0
 
     def _all_runs(self):
+        """``{(case, dtype, solver): (seconds, iterations)}``; for a case whose data cannot be
+        read, the reason (a str) instead, which ``setup`` turns into a skip."""
         cases, dtypes, solvers = self.params
-        return {(c, d, s): result for c in cases for d in dtypes
-                for s, result in times_to_tol(c, d, solvers).items()}
+        results = {}
+        for c in cases:
+            missing = missing_data(c)
+            for d in dtypes:
+                runs = dict.fromkeys(solvers, missing) if missing else times_to_tol(c, d, solvers)
+                results.update({(c, d, s): result for s, result in runs.items()})
+        return results
+
+    def setup(self, results, case, dtype, solver):
+        if isinstance(results[case, dtype, solver], str):  # the data's package is missing
+            raise NotImplementedError(results[case, dtype, solver])
 
     def track_time_to_tol(self, results, case, dtype, solver):
         return results[case, dtype, solver][0]
@@ -278,6 +355,30 @@ class TimeToTolKL(_TimeToTol):
     """β = 1: dense 400×200 and CSR 4000×1000 1 % Poisson counts of a low-rank rate, k = 10."""
 
     params = [["dense-counts-kl", "csr-counts-kl"], ["float64", "float32"], SOLVERS[1.0]]
+
+    def setup_cache(self):
+        return self._all_runs()
+
+
+REAL_CASES = [name for name in CASES if corpus_of(name) is not None]
+
+
+class TimeToTolRealFrobenius(_TimeToTol):
+    """β = 2 on real text at its own shape, k = 20: tf-idf of lda's Reuters sample (395×4258)
+    and of gensim's Lee corpus (300×3382); a case is skipped when its package is missing."""
+
+    params = [[c for c in REAL_CASES if CASES[c].beta == 2.0], ["float64", "float32"],
+              SOLVERS[2.0]]
+
+    def setup_cache(self):
+        return self._all_runs()
+
+
+class TimeToTolRealKL(_TimeToTol):
+    """β = 1 on the raw word counts of the same two corpora, k = 20; skipped like the above."""
+
+    params = [[c for c in REAL_CASES if CASES[c].beta == 1.0], ["float64", "float32"],
+              SOLVERS[1.0]]
 
     def setup_cache(self):
         return self._all_runs()
