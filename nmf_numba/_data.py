@@ -6,6 +6,9 @@ the same small interface, so that one solver half-step serves both factors::
     op.shape, op.dtype
     op.times(B)                      -> X B                      (rows×k)
     op.mu_products(A, B, beta, eps)  -> (num, den) of a β-divergence MU step, β ≠ 2
+    op.kl_products_measured(A, B, eps)
+                                     -> (num, den, D_KL(X | A Bᵀ)): β = 1, the objective of
+                                        the pair on the way
     op.beta_terms(A, B, beta, eps)   -> stored-entry and all-entry sums of D_β(X | A Bᵀ)
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
     op.normal_equations(B)           -> the least-squares system of A in X ≈ A Bᵀ (β = 2):
@@ -132,6 +135,13 @@ class RowGrams:
         return None
 
 
+def kl_data_term(terms):
+    """``D_KL = Σ x log(x/v) − Σ x + Σ v`` from those three sums (as
+    :func:`nmf_numba.losses.divergence`, never below 0)."""
+    s1, s2, model_sum = terms
+    return max(float(s1) - float(s2) + float(model_sum), 0.0)
+
+
 class DenseOp:
     """A dense C-contiguous matrix in one orientation."""
 
@@ -160,6 +170,16 @@ class DenseOp:
         else:
             den = np.repeat(B.sum(axis=0)[None, :], A.shape[0], axis=0)
         return num, den
+
+    def kl_products_measured(self, A, B, eps):
+        """``(num, den, D_KL(X | A Bᵀ))``: the KL MU step's products and, from the same
+        model, the divergence at the pair it was given (see :func:`kl_data_term`)."""
+        P = np.dot(A, B.T)
+        terms = np.empty((self.shape[0], 3))
+        dense_k.kl_ratio_measured(self.X, P, self.dtype.type(eps), terms)
+        num = np.dot(P, B)
+        den = np.repeat(B.sum(axis=0)[None, :], A.shape[0], axis=0)
+        return num, den, kl_data_term(terms.sum(axis=0))
 
     def beta_terms(self, A, B, beta, eps):
         s = np.zeros(3)
@@ -220,6 +240,18 @@ class CsrOp:
                 dense_k.pow_rows(P, dt(beta - 1), dt(eps), beta < 1)
                 np.dot(P, B, out=den[rows])
         return num, den
+
+    def kl_products_measured(self, A, B, eps):
+        """As :meth:`DenseOp.kl_products_measured`, over the stored entries (Σ of the model
+        over every entry from the factors' column sums)."""
+        num = np.empty_like(A)
+        terms = np.empty((self.shape[0], 3))
+        csr_k.kl_ratio_times_measured(*self.args, A, B, self.dtype.type(eps), num, terms)
+        s1, s2, _ = terms.sum(axis=0)
+        colsum = B.sum(axis=0)
+        model_sum = float(np.dot(A.sum(axis=0, dtype=np.float64), colsum.astype(np.float64)))
+        den = np.repeat(colsum[None, :], A.shape[0], axis=0)
+        return num, den, kl_data_term((s1, s2, model_sum))
 
     def beta_terms(self, A, B, beta, eps):
         s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
@@ -286,6 +318,16 @@ class ObservedOp(CsrOp):
             csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
             return num, den
         return num, self.model_times(A, B, beta, eps)
+
+    def kl_products_measured(self, A, B, eps):
+        """As :meth:`CsrOp.kl_products_measured`; the model counts at the stored entries only."""
+        num = np.empty_like(A)
+        terms = np.empty((self.shape[0], 3))
+        csr_k.kl_ratio_times_measured(*self.args, A, B, self.dtype.type(eps), num, terms)
+        ones = np.ones_like(self.X.data)
+        den = np.empty_like(A)
+        csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
+        return num, den, kl_data_term(terms.sum(axis=0))
 
     def beta_terms(self, A, B, beta, eps):
         s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from . import _validation, solvers
 from ._data import CsrOp, Data, DenseOp, observed_matrix
-from ._engine import ExtrapolatedRun, Run
+from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
@@ -64,6 +64,10 @@ class _Fit:
             data_term = 0.5 * frobenius_from_parts(self.data.sq_norm, Ht, XtB, BtB)
         else:
             data_term = divergence(self.data.X_op, W, self.smoothed(Ht), self.beta)
+        return self.with_penalties(data_term, W, Ht)
+
+    def with_penalties(self, data_term, W, Ht):
+        """``(data term, objective)`` of the pair ``(W, Ht)`` whose data term is known."""
         return data_term, data_term + self.penalty_W.value(W) + self.penalty_H.value(Ht)
 
     def restarts(self):
@@ -315,8 +319,7 @@ def _run_once(fit, W0, H0, seed, t_start):
     """One run from ``(W0, H0)``: its engine (the final factors) and the loop's outcome."""
     W = np.ascontiguousarray(W0, dtype=fit.data.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
-    engine = (ExtrapolatedRun if fit.accelerate else Run)(
-        fit, W, Ht, as_rng(seed) if fit.shuffle else None)
+    engine = engine_for(fit)(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
     data = fit.data
     with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \

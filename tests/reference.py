@@ -54,6 +54,30 @@ def mu_ratio(X, P, beta, eps):
     return R, D
 
 
+def kl_products_measured(X, A, B, eps, observed_only=False):
+    """The KL MU step's ``(num, den)`` for X ≈ A Bᵀ and ``D_KL(X | A Bᵀ)`` at (A, B); with
+    ``observed_only`` only X's stored entries count (in the model sum and the denominator)."""
+    stored = np.ones(X.shape, dtype=bool)
+    if observed_only:
+        coo = X.tocoo()
+        stored[:] = False
+        stored[coo.row, coo.col] = True
+    A64, B64 = np.asarray(A, np.float64), np.asarray(B, np.float64)
+    num = mu_ratio_times(X, A64, B64, 1.0, eps) if sp.issparse(X) else \
+        mu_ratio(X, A64 @ B64.T, 1.0, eps)[0] @ B64
+    den = stored.astype(np.float64) @ B64
+    Xd, P = dense(X), A64 @ B64.T
+    keep = Xd > eps
+    x, v = Xd[keep], np.maximum(P[keep], eps)
+    value = float(np.sum(x * np.log(x / v)) - np.sum(x) + np.sum(P[stored]))
+    return num, den, value
+
+
+def mu_apply_relaxed(A, num, den, gamma, omega, eps, zero_below):
+    """The over-relaxed MU step: exponent ω·γ."""
+    return mu_apply(A, num, den, gamma * omega, eps, zero_below)
+
+
 def spmm(X, B):
     return dense(X) @ np.asarray(B, dtype=np.float64)
 

@@ -1,4 +1,5 @@
-"""accelerate=True: extrapolated coordinate descent (Ang & Gillis 2019) around "cd"/"hals"."""
+"""accelerate=True: extrapolated coordinate descent (Ang & Gillis 2019) around "cd"/"hals", and
+over-relaxed multiplicative updates around "mu" (β ∈ [1, 2])."""
 
 import warnings
 
@@ -26,25 +27,28 @@ def _fit(X, **kw):
 
 @pytest.fixture
 def restarts(monkeypatch):
-    """Counts the restarts of every extrapolated run (the spy proves the engine ran)."""
+    """Counts the restarts of every accelerated run (the spy proves the engine ran)."""
     seen = []
-    original = _engine.ExtrapolatedRun.iteration
+    for engine in (_engine.ExtrapolatedRun, _engine.RelaxedRun):
+        def iteration(self, _original=engine.iteration):
+            out = _original(self)
+            seen.append(self.restarts)
+            return out
 
-    def iteration(self):
-        out = original(self)
-        seen.append(self.restarts)
-        return out
-
-    monkeypatch.setattr(_engine.ExtrapolatedRun, "iteration", iteration)
+        monkeypatch.setattr(engine, "iteration", iteration)
     return seen
 
 
-@pytest.mark.parametrize("solver", ["cd", "hals"])
+# (solver, β) pairs with an accelerated variant
+VARIANTS = [("cd", 2.0), ("hals", 2.0), ("mu", 2.0), ("mu", 1.0), ("mu", 1.5)]
+
+
+@pytest.mark.parametrize("solver,beta", VARIANTS)
 @pytest.mark.parametrize("case", ["dense", "csr", "float32", "penalties", "mask"])
-def test_recorded_objective_never_increases(solver, case, restarts):
+def test_recorded_objective_never_increases(solver, beta, case, restarts):
     X = _low_rank(noise=0.05)
-    kw = dict(n_components=4, solver=solver, accelerate=True, max_iter=80, tol=0,
-              random_state=0)
+    kw = dict(n_components=4, solver=solver, beta_loss=beta, accelerate=True, max_iter=80,
+              tol=0, random_state=0)
     if case == "csr":
         X = sp.csr_matrix(np.where(X > 0.8, X, 0.0))
     elif case == "float32":
@@ -63,30 +67,43 @@ def test_recorded_objective_never_increases(solver, case, restarts):
     values = X.data if sp.issparse(X) else X
     slack = 8 * np.finfo(X.dtype).eps * float(np.sum(np.asarray(values, float) ** 2))
     assert abs(res.loss - h[-1]) <= 1e-8 * h[-1] + slack
+    if beta != 2:  # the loss is the exact objective of the returned factors
+        exact = nn.metrics.beta_divergence(X, res.W, res.H, beta)
+        if case == "penalties":  # alpha 0.01 on both factors, scaled as scikit-learn
+            m, n = X.shape
+            for F, scale in ((res.W.astype(float), n), (res.H.astype(float), m)):
+                exact += 0.01 * 0.5 * scale * (F.sum() + 0.5 * np.sum(F**2))
+        if case != "mask":
+            assert res.loss == pytest.approx(exact, rel=1e-5 if case == "float32" else 1e-10)
 
 
-@pytest.mark.parametrize("solver", ["cd", "hals"])
-def test_same_minimum_as_the_plain_solver(solver, fmt):
-    """On an exactly low-rank problem run to convergence both reach the same objective."""
+@pytest.mark.parametrize("solver,beta", VARIANTS)
+def test_same_minimum_as_the_plain_solver(solver, beta, fmt):
+    """On an exactly low-rank problem run to convergence both reach the same objective, the
+    accelerated variant in fewer iterations."""
     X = _low_rank(seed=3)
     if fmt == "csr":
         X = sp.csr_matrix(X)
-    kw = dict(n_components=4, solver=solver, max_iter=3000, tol=1e-12, init="nndsvda")
+    kw = dict(n_components=4, solver=solver, beta_loss=beta, max_iter=20000, tol=1e-12,
+              init="nndsvda", random_state=0)
     plain = _fit(X, **kw)
     fast = _fit(X, accelerate=True, **kw)
-    scale = 0.5 * np.sum(np.asarray(X.todense() if sp.issparse(X) else X) ** 2)
+    values = np.asarray(X.todense() if sp.issparse(X) else X)
+    scale = 0.5 * np.sum(values**2) if beta == 2 else np.sum(values)
     assert abs(fast.loss - plain.loss) <= 1e-6 * scale
     assert fast.n_iter < plain.n_iter
 
 
-def test_restart_rule_undoes_an_overshoot(restarts):
-    """From a start far from the data's scale the first extrapolations overshoot: they are
-    undone (restarts counted) and the recorded objective still never rises."""
+@pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("mu", 1.0)])
+def test_restart_rule_undoes_an_overshoot(solver, beta, restarts):
+    """From a start far from the data's scale the first extrapolations (over-relaxed steps)
+    overshoot: they are undone (restarts counted) and the recorded objective still never
+    rises."""
     X = _low_rank(60, 40, 5, seed=4, noise=0.1)
     W0 = np.full((60, 5), 3.0)
     H0 = np.random.default_rng(2).random((5, 40)) * 3
-    res = _fit(X, n_components=5, init=(W0, H0), solver="cd", accelerate=True, max_iter=60,
-               tol=0)
+    res = _fit(X, n_components=5, init=(W0, H0), solver=solver, beta_loss=beta,
+               accelerate=True, max_iter=60, tol=0)
     assert restarts[-1] > 0
     assert np.all(np.diff(res.history["objective"]) <= 0)
 
@@ -105,8 +122,14 @@ def test_fewer_iterations_on_sparse_data():
 
 def test_options():
     X = make_data(20, 12)
-    with pytest.raises(ValueError, match="solver='anls' has no extrapolated variant"):
+    with pytest.raises(ValueError, match="solver='anls' has no accelerated variant"):
         nn.nmf(X, 3, solver="anls", accelerate=True)
+    with pytest.raises(ValueError, match=r"solver='mu' has no accelerated variant .* "
+                                         r"beta_loss=0.5"):
+        nn.nmf(X, 3, solver="mu", beta_loss=0.5, accelerate=True)
+    with pytest.raises(ValueError, match="no accelerated variant with a graph penalty"):
+        nn.nmf(X, 3, solver="mu", beta_loss=1, accelerate=True, graph=np.eye(20),
+               graph_reg=1.0)
     with pytest.raises(ValueError, match="stop='pgrad' is not supported"):
         nn.nmf(X, 3, solver="cd", accelerate=True, stop="pgrad")
     with pytest.raises(ValueError, match="Invalid accelerate 'yes'"):

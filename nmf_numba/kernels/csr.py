@@ -62,6 +62,12 @@ def _ratio_of_model(x, v, beta, eps, two):
 @njit(inline="always", **SERIAL)
 def _ratio(x, a_row, b_row, beta, eps):
     """``x · v^(β−2)`` with ``v = a_row · b_row`` (see :func:`_ratio_of_model`)."""
+    return _ratio_of_model(x, _model(a_row, b_row), beta, eps, a_row.dtype.type(2))
+
+
+@njit(inline="always", **SERIAL)
+def _model(a_row, b_row):
+    """``a_row · b_row`` in their dtype."""
     zero = a_row.dtype.type(0)
     # four partial sums: a dot product the compiler can vectorise without reassociating
     v0 = v1 = v2 = v3 = zero
@@ -76,7 +82,7 @@ def _ratio(x, a_row, b_row, beta, eps):
     while t < k:
         v0 += a_row[t] * b_row[t]
         t += 1
-    return _ratio_of_model(x, (v0 + v1) + (v2 + v3), beta, eps, a_row.dtype.type(2))
+    return (v0 + v1) + (v2 + v3)
 
 
 @njit(**SERIAL)
@@ -123,6 +129,62 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
     for c in prange(n_chunks):
         _mu_ratio_rows(c * per_chunk, min(n_rows, (c + 1) * per_chunk), data, indices, indptr,
                        A, B, beta, eps, out)
+
+
+@njit(**SERIAL)
+def _kl_measured_rows(lo, hi, data, indices, indptr, A, B, eps, out, terms):
+    """Rows ``lo:hi`` of :func:`kl_ratio_times_measured`."""
+    k = B.shape[1]
+    zero = out.dtype.type(0)
+    for i in range(lo, hi):
+        for t in range(k):
+            out[i, t] = zero
+        a_row = A[i]
+        s1 = s2 = s_model = 0.0
+        p, end = indptr[i], indptr[i + 1]
+        while p < end:
+            # two stored entries per step when there are two (see the module's note)
+            j0 = indices[p]
+            j1 = indices[p + 1] if p + 1 < end else j0
+            v0 = _model(a_row, B[j0])
+            v1 = _model(a_row, B[j1])
+            x0 = data[p]
+            x1 = data[p + 1] if p + 1 < end else zero
+            r0 = x0 / (eps if v0 < eps else v0)
+            r1 = x1 / (eps if v1 < eps else v1)
+            for t in range(k):
+                out[i, t] += r0 * B[j0, t] + r1 * B[j1, t]
+            s_model += np.float64(v0)
+            if np.float64(x0) > eps:
+                t1, t2 = divergence_terms(np.float64(x0), np.float64(v0), 1.0, eps)
+                s1 += t1
+                s2 += t2
+            if p + 1 < end:
+                s_model += np.float64(v1)
+                if np.float64(x1) > eps:
+                    t1, t2 = divergence_terms(np.float64(x1), np.float64(v1), 1.0, eps)
+                    s1 += t1
+                    s2 += t2
+            p += 2
+        terms[i, 0] = s1
+        terms[i, 1] = s2
+        terms[i, 2] = s_model
+
+
+@njit(**PARALLEL)
+def kl_ratio_times_measured(data, indices, indptr, A, B, eps, out, terms):
+    """The KL MU numerator ``out ← (X ⊘ (A Bᵀ)) B`` (as :func:`mu_ratio_times` with β = 1)
+    and, from the same model values, the stored-entry sums of ``D_KL(X | A Bᵀ)`` at the
+    pair ``(A, B)`` it was given: ``terms[i] = (Σ x log(x/v), Σ x, Σ v)`` over row i's stored
+    entries (float64; the first two over ``x > eps``, with v clipped at eps as in
+    :func:`beta_terms`).  The objective then costs one ``log`` per stored entry instead of a
+    pass of its own (the over-relaxed MU engine checks it every iteration)."""
+    n_rows = indptr.shape[0] - 1
+    n_chunks = min(_CHUNKS, max(n_rows, 1))
+    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        _kl_measured_rows(c * per_chunk, min(n_rows, (c + 1) * per_chunk), data, indices,
+                          indptr, A, B, eps, out, terms)
 
 
 @njit(inline="always", **SERIAL)

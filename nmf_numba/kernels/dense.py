@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
 from ._newton import newton_row
-from ._scalar import divergence_terms, power
+from ._scalar import divergence_terms, half_integer_power, power
 
 
 # Rows a HALS sweep advances together: their coordinate updates are independent dependency
@@ -91,6 +91,30 @@ def hals_sweep(A, G, XB):
 
 
 @njit(**PARALLEL)
+def kl_ratio_measured(X, P, eps, terms):
+    """The elementwise part of the KL MU step (``P ← X ⊘ max(P, eps)``, as :func:`mu_ratio`
+    with β = 1), in place on ``P = A Bᵀ``, and the sums of ``D_KL(X | P)`` at that P:
+    ``terms[i] = (Σ x log(x/p), Σ x, Σ p)`` over row i (float64; the first two over
+    ``x > eps``, p clipped at eps, as :func:`beta_terms`)."""
+    n_rows, n_cols = P.shape
+    for i in prange(n_rows):
+        s1 = s2 = s_model = 0.0
+        for j in range(n_cols):
+            p = P[i, j]
+            x = X[i, j]
+            p64, x64 = np.float64(p), np.float64(x)
+            s_model += p64
+            if x64 > eps:
+                t1, t2 = divergence_terms(x64, p64, 1.0, eps)
+                s1 += t1
+                s2 += t2
+            P[i, j] = x / (eps if p < eps else p)
+        terms[i, 0] = s1
+        terms[i, 1] = s2
+        terms[i, 2] = s_model
+
+
+@njit(**PARALLEL)
 def mu_apply(A, num, den, gamma, eps, zero_below):
     """Multiplicative update ``A ← A ⊙ (num ⊘ den)^γ`` in place.
 
@@ -106,13 +130,18 @@ def mu_apply(A, num, den, gamma, eps, zero_below):
     one = A.dtype.type(1)
     zero = A.dtype.type(0)
     inv_gamma = one / gamma
+    halves = int(2 * gamma)  # γ = halves/2 (the over-relaxed KL step's ladder): no pow
+    if halves != 2 * gamma or halves > 16:
+        halves = 0
     for i in prange(n_rows):
         for t in range(k):
             d = den[i, t]
             if d == zero:
                 d = eps
             ratio = num[i, t] / d
-            if gamma != one:
+            if halves > 0 and gamma != one:
+                ratio = half_integer_power(ratio, halves, one)
+            elif gamma != one:
                 ratio = power(ratio, gamma, one)
             a = A[i, t] * ratio
             if np.isinf(ratio):

@@ -16,7 +16,7 @@ for H (with the operator of Xᵀ, ``A = Hᵀ``, ``B = W``); per-solver state (PG
 shuffle order's generator) lives in the step object made for that factor.
 """
 
-from ._common import HalfStep, Penalty, Solver, StepOptions, pgrad_sq_at
+from ._common import HalfStep, Penalty, Solver, StepOptions, one_to_two, pgrad_sq_at
 from . import anls, cd, hals, mu, newton_cd, pgd
 
 __all__ = ["Solver", "StepOptions", "SOLVERS", "register", "get", "names", "check",
@@ -53,8 +53,10 @@ def names(with_auto=True):
 def _problems(solver, beta, graph, observed, shuffle, dask, accelerate=False):
     """What ``solver`` lacks for this fit, in words (empty: it runs it)."""
     lacks = []
-    if accelerate and not solver.extrapolate:
-        lacks.append("has no extrapolated variant (accelerate=True)")
+    if accelerate and not (solver.extrapolate or solver.relax_betas(beta)):
+        lacks.append(f"has no accelerated variant (accelerate=True) for beta_loss={beta:g}")
+    if accelerate and graph and not solver.extrapolate:
+        lacks.append("has no accelerated variant with a graph penalty")
     if not solver.supports_beta(beta):
         lacks.append(f"supports {solver.beta_words}; got beta_loss={beta:g}")
     if observed and (solver.observed_beta is None or not solver.observed_beta(beta)):
@@ -124,6 +126,15 @@ for _module in _MODULES:
     register(_module.SOLVER)
 
 
+def _acceleration(solver):
+    """What ``accelerate=True`` does to a solver, in the table's words."""
+    if solver.extrapolate:
+        return "extrapolated"
+    if solver.relax_betas(1.0):
+        return "over-relaxed, β ∈ [1, 2]" if solver.relax_betas is one_to_two else "over-relaxed"
+    return "–"
+
+
 def _betas(predicate):
     """The β of ``predicate`` in words, over the three named losses and "other β"."""
     named = [(2.0, "2"), (1.0, "1"), (0.0, "0")]
@@ -142,6 +153,5 @@ def table():
         observed = "–" if s.observed_beta is None else _betas(s.observed_beta)
         graph = ", ".join(f"{b:g}" for b in s.graph_betas) or "–"
         rows.append(f"| `{s.name}` | {_betas(s.supports_beta)} | {observed} | {graph} | "
-                    f"{_betas(s.dask_betas)} | {'yes' if s.extrapolate else '–'} | "
-                    f"{s.summary} |")
+                    f"{_betas(s.dask_betas)} | {_acceleration(s)} | {s.summary} |")
     return "\n".join(rows)

@@ -29,14 +29,20 @@ def always(beta):
     return True
 
 
+def one_to_two(beta):
+    return 1 <= beta <= 2
+
+
 class StepOptions(NamedTuple):
     """What a half-step is made with: the β of the loss, whether it reports the projected
-    gradient (``stop="pgrad"``), and a random generator for solvers that draw (``shuffle``;
-    None: no shuffling)."""
+    gradient (``stop="pgrad"``), a random generator for solvers that draw (``shuffle``;
+    None: no shuffling), and the over-relaxation of a multiplicative step (an object whose
+    ``omega`` the engine sets before each step; None: no over-relaxation)."""
 
     beta: float
     pgrad: bool = False
     rng: object = None
+    relaxation: object = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class Solver:
     extrapolate
         Whether ``accelerate=True`` may wrap its half-steps in Ang & Gillis's extrapolation
         (:mod:`nmf_numba._engine`): block updates of the β = 2 least-squares problem.
+    relax_betas
+        ``relax_betas(β)``: the β for which ``accelerate=True`` over-relaxes its multiplicative
+        step (exponent ``ω·γ``, ω adapted and safeguarded by :mod:`nmf_numba._engine`).
     dask_betas
         ``dask_betas(β)``: the β for which the Dask path runs it (β ≠ 2 on Dask: the MU
         numerator and denominator are reduced, so only "mu").
@@ -87,6 +96,7 @@ class Solver:
     blas_bound: Callable = _never
     exact: bool = False
     extrapolate: bool = False
+    relax_betas: Callable = field(default=_never)
     from_products: Optional[Callable] = None
     dask_betas: Callable = field(default=_never)
 
@@ -183,11 +193,14 @@ class HalfStep(NamedTuple):
     ``‖∇ᴾ_A f‖²_F`` at the point the step started from, when asked for (else None).
     ``violation`` is what scikit-learn's ``cd`` stops on (``stop="sklearn"``): the sum over the
     sweep of ``|∇ᴾ|`` at each coordinate just before its update (``cd`` only, else None).
+    ``data_term`` is ``D_β(X_op | A Bᵀ)`` at the pair the step started from, when the step
+    measured it on the way (the over-relaxed KL step; else None).
     """
 
     products: Optional[tuple] = None
     pgrad_sq: Optional[float] = None
     violation: Optional[float] = None
+    data_term: Optional[float] = None
 
 
 def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON, projected_sq
-from ._common import NO_PENALTY, HalfStep, Solver, every_beta
+from ._common import NO_PENALTY, HalfStep, Solver, every_beta, one_to_two
 
 _TINY = float(np.finfo(np.float64).eps)
 
@@ -48,13 +48,22 @@ def products(op, A, B, beta, penalty=NO_PENALTY):
     return num, penalty.add_to_denominator(den, A), None
 
 
-def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
+def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False, omega=1.0, measure=False):
     """One MU step on ``A`` (in place) for ``X_op ≈ A Bᵀ``; returns a ``HalfStep``.
 
     The projected gradient is the one the step uses, ``den − num``, before the step.
+    ``omega`` > 1 over-relaxes the step (exponent ``ω·γ``; see :func:`apply`).  ``measure``:
+    for KL without a graph, also return the divergence at ``(A, B)`` before the step, from
+    the step's own model values (``HalfStep.data_term``).
     """
-    num, den, least_squares = products(op, A, B, beta, penalty)
     graph = penalty.graph
+    if measure and beta == 1 and graph is None:
+        num, den, data_term = op.kl_products_measured(A, B, EPSILON)
+        den = penalty.add_to_denominator(den, A)
+        pgrad_sq = projected_sq(A, den - num) if pgrad else None
+        apply(A, num, den, beta, omega)
+        return HalfStep(None, pgrad_sq, data_term=data_term)
+    num, den, least_squares = products(op, A, B, beta, penalty)
     if graph is not None and beta == 2:
         num = num + (graph.reg * (graph.affinity @ A)).astype(A.dtype, copy=False)
         den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
@@ -62,16 +71,22 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False):
         _graph_kl_solve(A, num, den, graph)
         return HalfStep(None, None)
     pgrad_sq = projected_sq(A, den - num) if pgrad else None
-    apply(A, num, den, beta)
+    apply(A, num, den, beta, omega)
     return HalfStep(least_squares, pgrad_sq)
 
 
-def apply(A, num, den, beta):
-    """``A ← A ⊙ (num ⊘ den)^γ`` (in place) with scikit-learn's guards; ``den`` includes the
-    penalty (see :func:`products`)."""
+def apply(A, num, den, beta, omega=1.0):
+    """``A ← A ⊙ (num ⊘ den)^(ω·γ)`` (in place) with scikit-learn's guards; ``den`` includes
+    the penalty (see :func:`products`).
+
+    ``ω = 1`` is the MM step, which never increases the objective.  ``ω > 1`` over-relaxes it
+    (a longer step in log space along the same direction, which MU's local convergence allows
+    up to ω < 2 and often beyond; Badeau, Bertin & Vincent, IEEE Trans. Neural Netw. 21(12),
+    2010): it may increase the objective, so only an engine that checks the objective and
+    undoes a bad step uses it (:class:`nmf_numba._engine.RelaxedRun`)."""
     dt = A.dtype.type
     zero_below = _TINY if beta <= 1 else 0.0
-    mu_apply(A, num, den, dt(gamma(beta)), dt(EPSILON), dt(zero_below))
+    mu_apply(A, num, den, dt(gamma(beta) * omega), dt(EPSILON), dt(zero_below))
 
 
 def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):
@@ -116,10 +131,12 @@ def _products_bound(beta):
 
 
 def _new_step(options):
-    beta, pgrad = options.beta, options.pgrad
+    beta, pgrad, relaxation = options.beta, options.pgrad, options.relaxation
 
     def step(op, A, B, penalty):
-        return update(op, A, B, beta, penalty, pgrad)
+        if relaxation is None:
+            return update(op, A, B, beta, penalty, pgrad)
+        return update(op, A, B, beta, penalty, pgrad, relaxation.omega, relaxation.measure)
 
     return step
 
@@ -138,4 +155,5 @@ SOLVER = Solver(
     blas_bound=_products_bound,
     from_products=_from_products,
     dask_betas=every_beta,
+    relax_betas=one_to_two,
 )
