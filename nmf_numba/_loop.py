@@ -75,6 +75,8 @@ class NMFResult:
         ``stop="pgrad"`` also "pgrad", the relative projected-gradient norm.
     beta : float
     solver : str
+    accelerated : bool
+        Whether the solver's accelerated variant ran (``accelerate``).
     """
 
     W: np.ndarray
@@ -93,6 +95,7 @@ class NMFResult:
     run_losses: np.ndarray = None
     """Final objective of every run (``n_init`` of them); the result is run ``best_run``."""
     best_run: int = 0
+    accelerated: bool = False
 
     def labels(self):
         """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
@@ -297,7 +300,8 @@ def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
         )
 
 
-def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, best_run=0):
+def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, best_run=0,
+                 accelerated=False):
     """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
     return NMFResult(
         W=W,
@@ -314,4 +318,5 @@ def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, 
         smoothness=smoothness,
         run_losses=np.asarray([outcome.loss] if run_losses is None else run_losses),
         best_run=best_run,
+        accelerated=bool(accelerated),
     )

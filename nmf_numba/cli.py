@@ -161,7 +161,8 @@ def cmd_fit(args):
         raise UsageError(f"--out {out}: the factors are written as .npz")
     params = dict(n_components=args.k, beta_loss=_beta(args.beta_loss), solver=args.solver,
                   init=args.init, max_iter=args.max_iter, tol=args.tol, alpha_W=args.alpha_W,
-                  l1_ratio=args.l1_ratio, random_state=args.seed)
+                  l1_ratio=args.l1_ratio, random_state=args.seed,
+                  accelerate={"auto": "auto", "on": True, "off": False}[args.accelerate])
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -172,7 +173,8 @@ def cmd_fit(args):
         "input": str(args.input),
         "shape": list(X.shape),
         "format": "csr" if sp.issparse(X) else "dense",
-        "parameters": dict(params, solver=res.solver, beta_loss=res.beta),
+        "parameters": dict(params, solver=res.solver, beta_loss=res.beta,
+                           accelerate=res.accelerated),
         "n_iter": int(res.n_iter),
         "stop_reason": res.stop_reason,
         "converged": bool(res.converged),
@@ -312,6 +314,9 @@ def build_parser():
     fit.add_argument("--beta-loss", default="fro", help="fro, kl, is or a number")
     fit.add_argument("--solver", default="auto", choices=solvers.names(),
                      help="; ".join(f"{s.name}: {s.summary}" for s in solvers.SOLVERS.values()))
+    fit.add_argument("--accelerate", default="auto", choices=["auto", "on", "off"],
+                     help="the solver's accelerated variant (see nmf()'s accelerate; auto: "
+                          "where the benchmarks measured it faster)")
     fit.add_argument("--init", default="auto", choices=list(INITS))
     fit.add_argument("--max-iter", type=int, default=200)
     fit.add_argument("--tol", type=float, default=1e-4)

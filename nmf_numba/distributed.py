@@ -623,14 +623,15 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     with progress_bar(verbose, max_iter, f"{record.name}, dask") as progress:
         outcome = run(engine, rule, max_iter, progress)
     warn_if_max_iter(outcome.stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
-    return build_result(engine.factors()[0], engine.Ht, outcome, beta, record.name)
+    return build_result(engine.factors()[0], engine.Ht, outcome, beta, record.name,
+                        accelerated=accelerate)
 
 
 def _check_accelerate(accelerate, beta, solver):
     """``accelerate`` as a bool, worded as :func:`nmf_numba.nmf`'s check: on Dask it
     extrapolates the least-squares solvers (the records with ``extrapolate``) for β = 2."""
     if isinstance(accelerate, str) and accelerate == "auto":
-        return False  # "auto" is off on Dask for now; its rule (as on one machine) comes later
+        return solvers.auto_accelerate(solver, beta, dask=True)  # the one "auto" rule
     if not isinstance(accelerate, (bool, np.bool_)):
         raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
     able = [s.name for s in solvers.SOLVERS.values() if s.extrapolate and s.dask_betas(2.0)]

@@ -147,6 +147,11 @@ class NMF(_OwnStartAndW, _SkNMF):
     solver : {"cd", "mu", "hals", "anls", "pgd", "newton-cd", "auto"}, default="cd"
     graph_reg, smoothness, missing, n_init, time_limit, callback
         As in :func:`nmf_numba.nmf` (the graph itself is ``fit(X, graph=...)``).
+    accelerate : bool or "auto", default="auto"
+        The solver's accelerated variant, as in :func:`nmf_numba.nmf`.  "auto" leaves
+        scikit-learn's solvers ("cd", "mu") on scikit-learn's exact iterations and follows
+        :func:`nmf_numba.nmf`'s rule for the others; True asks for it with any solver that has
+        one.
 
     Attributes beyond scikit-learn's
     --------------------------------
@@ -164,6 +169,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "time_limit": [Interval(Real, 0, None, closed="neither"), None],
         "callback": [callable, None],
+        "accelerate": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(
@@ -187,6 +193,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         n_init=1,
         time_limit=None,
         callback=None,
+        accelerate="auto",
     ):
         super().__init__(
             n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
@@ -199,6 +206,15 @@ class NMF(_OwnStartAndW, _SkNMF):
         self.n_init = n_init
         self.time_limit = time_limit
         self.callback = callback
+        self.accelerate = accelerate
+
+    @property
+    def _accelerate(self):
+        """``accelerate`` for nmf(): "auto" keeps scikit-learn's own solvers ("cd", "mu") on
+        scikit-learn's iterations; the other solvers follow nmf()'s rule."""
+        if isinstance(self.accelerate, str) and self.solver in ("cd", "mu"):
+            return False
+        return self.accelerate
 
     def _check_params(self, X):
         if self.solver in ("auto", "newton-cd"):
@@ -269,7 +285,7 @@ class NMF(_OwnStartAndW, _SkNMF):
                 smoothness=self.smoothness, n_init=self.n_init, mask=mask,
                 missing=self.missing, time_limit=self.time_limit, callback=self.callback,
                 random_state=self.random_state, shuffle=self.shuffle and self.solver == "cd",
-                verbose=bool(self.verbose),
+                verbose=bool(self.verbose), accelerate=self._accelerate,
             )
         if res.n_iter == self.max_iter and self.tol > 0:
             warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase it "

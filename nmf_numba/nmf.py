@@ -99,10 +99,12 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
     graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
-    accelerate = _check_accelerate(accelerate, stop)
-    record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
-                           graph=graph is not None and graph_reg != 0, shuffle=shuffle,
-                           accelerate=accelerate)
+    auto = _check_accelerate(accelerate, stop)
+    context = dict(sparse=sp.issparse(X), observed=observed is not None,
+                   graph=graph is not None and graph_reg != 0)
+    record = solvers.check(solver, beta, shuffle=shuffle, accelerate=auto, **context)
+    accelerate = (solvers.auto_accelerate(record, beta, stop=stop, **context)
+                  if auto == "auto" else auto)
     if observed is not None:  # only the observed entries count from here on
         X_fit = observed_matrix(X, None if observed is True else observed)
         _validation.check_zeros_for_beta(X_fit.data.reshape(1, -1), beta)
@@ -138,10 +140,10 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
 
 
 def _check_accelerate(accelerate, stop):
-    """``accelerate`` as a bool.  "auto" is off until the benchmarks of the accelerated
-    solvers decide where it wins (issue 18)."""
+    """``accelerate`` as a bool, or "auto" (resolved with the solver by
+    :func:`nmf_numba.solvers.auto_accelerate`)."""
     if isinstance(accelerate, str) and accelerate == "auto":
-        return False
+        return "auto"
     if not isinstance(accelerate, (bool, np.bool_)):
         raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
     if accelerate and stop == "pgrad":
@@ -275,13 +277,23 @@ def nmf(
     verbose : bool
         Show a tqdm progress bar with the current objective.
     accelerate : bool or "auto"
-        True: the coordinate-descent solvers ("cd", "hals") with Ang & Gillis's
-        extrapolation (2019; see :class:`nmf_numba._engine.ExtrapolatedRun`): each half-step
-        works against the other factor extrapolated along its last change, with a step that
-        grows while the objective falls and shrinks (restarting, without momentum, from the
-        best state) when it rises; the state recorded and returned never increases the
-        objective.  "auto" (default) is off for now: the benchmarks that decide where it wins
-        come next.
+        True: the solver's accelerated variant (the README's solver table), whose recorded
+        and returned state never increases the objective:
+
+        * "cd", "hals": Ang & Gillis's extrapolation (2019; :class:`nmf_numba._engine.
+          ExtrapolatedRun`): each half-step works against the other factor extrapolated along
+          its last change, with a weight that grows while the objective falls and shrinks
+          (restarting without momentum from the best state) when it rises;
+        * "mu", β ∈ [1, 2]: over-relaxed multiplicative updates (exponent ω·γ with ω between
+          1 and 5, a step that raises the objective undone; :class:`nmf_numba._engine.
+          RelaxedRun`);
+        * "newton-cd": over-relaxed MU until its progress slows (0.1 % over 10 iterations),
+          then Newton from there (:class:`nmf_numba._engine.MuFirstRun`).
+
+        "auto" (default): on where the benchmarks measured it faster
+        (:func:`nmf_numba.solvers.auto_accelerate`): cd/hals on CSR data, KL with "mu" or
+        "newton-cd"; off on dense β = 2 data, with missing values for β = 2, graphs,
+        ``stop="pgrad"`` and other β.  ``res.accelerated`` says whether it ran.
 
     Returns
     -------
@@ -312,7 +324,7 @@ def nmf(
     engine, outcome = best
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(engine.W, engine.Ht, outcome, fit.beta, fit.solver.name,  # 4. result
-                        fit.smoothness, losses, best_run)
+                        fit.smoothness, losses, best_run, fit.accelerate)
 
 
 def _run_once(fit, W0, H0, seed, t_start):

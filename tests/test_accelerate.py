@@ -86,7 +86,7 @@ def test_same_minimum_as_the_plain_solver(solver, beta, fmt):
         X = sp.csr_matrix(X)
     kw = dict(n_components=4, solver=solver, beta_loss=beta, max_iter=20000, tol=1e-12,
               init="nndsvda", random_state=0)
-    plain = _fit(X, **kw)
+    plain = _fit(X, accelerate=False, **kw)
     fast = _fit(X, accelerate=True, **kw)
     values = np.asarray(X.todense() if sp.issparse(X) else X)
     scale = 0.5 * np.sum(values**2) if beta == 2 else np.sum(values)
@@ -111,13 +111,86 @@ def test_restart_rule_undoes_an_overshoot(solver, beta, restarts):
 def test_fewer_iterations_on_sparse_data():
     X = sp.random(400, 200, density=0.05, format="csr", random_state=0)
     kw = dict(n_components=8, solver="cd", max_iter=400, tol=0, random_state=0)
-    plain, fast = _fit(X, **kw), _fit(X, accelerate=True, **kw)
+    plain, fast = _fit(X, accelerate=False, **kw), _fit(X, accelerate=True, **kw)
     best = min(plain.history["objective"].min(), fast.history["objective"].min())
 
     def iterations_to(res, rel):
         return int(np.argmax(res.history["objective"] <= best * (1 + rel)))
 
     assert iterations_to(fast, 1e-3) < iterations_to(plain, 1e-3)
+
+
+@pytest.mark.parametrize("solver,beta", [("newton-cd", 1.0)])
+def test_mu_first_switches_to_the_solver(solver, beta, fmt, monkeypatch):
+    """newton-cd's accelerated variant: over-relaxed MU, then Newton from MU's state; the
+    recorded objective never rises and the loss is the exact objective of the result."""
+    switched = []
+    original = _engine.MuFirstRun._switch
+
+    def spy(self):
+        original(self)
+        switched.append(self.switched_at)
+
+    monkeypatch.setattr(_engine.MuFirstRun, "_switch", spy)
+    rng = np.random.default_rng(5)
+    X = rng.poisson(4 * rng.random((50, 5)) @ rng.random((5, 40))).astype(float)
+    if fmt == "csr":
+        X = sp.csr_matrix(X)
+    res = _fit(X, n_components=5, solver=solver, beta_loss=beta, accelerate=True, tol=0,
+               max_iter=150, random_state=0)
+    assert switched and 10 < switched[0] < 150, switched
+    h = res.history["objective"]
+    assert np.all(np.diff(h) <= 0)
+    assert res.loss == pytest.approx(nn.metrics.beta_divergence(X, res.W, res.H, 1.0),
+                                     rel=1e-10)
+    plain = _fit(X, n_components=5, solver=solver, beta_loss=beta, accelerate=False, tol=0,
+                 max_iter=150, random_state=0)
+    assert res.accelerated and not plain.accelerated
+    assert res.loss <= plain.loss * (1 + 1e-3)
+
+
+def _fast_path(X, **kw):
+    return _fit(X, n_components=3, max_iter=5, random_state=0, **kw).accelerated
+
+
+def test_auto_rule():
+    """accelerate="auto" is on where the benchmarks measured it faster (solvers.auto_accelerate)
+    and off elsewhere; res.accelerated says which ran."""
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 20))
+    csr = sp.random(30, 20, density=0.3, format="csr", random_state=0)
+    counts = sp.csr_matrix(rng.poisson(2.0, (30, 20)).astype(float))
+    assert _fast_path(csr)                                   # β = 2 on CSR: cd extrapolated
+    assert _fast_path(csr, solver="hals")
+    assert not _fast_path(dense)                             # β = 2 dense: off
+    assert not _fast_path(csr, solver="anls")                # no variant: off, no error
+    assert _fast_path(counts, beta_loss=1)                   # KL: newton-cd after MU
+    assert _fast_path(counts.toarray(), beta_loss=1)         # KL dense: mu over-relaxed
+    assert not _fast_path(counts.toarray() + 1, beta_loss=0.5)  # other β: off
+    assert not _fast_path(csr, missing="unobserved")         # missing values, β = 2: off
+    assert not _fast_path(csr, stop="pgrad")
+    assert not _fast_path(csr, accelerate=False)
+
+
+def test_estimator_keeps_scikit_learns_iterations_unless_asked():
+    from sklearn.decomposition import NMF as SkNMF
+
+    X = sp.random(40, 30, density=0.3, format="csr", random_state=1)
+    W0, H0 = nn.initialize(X, 4, "nndsvda", random_state=0)
+    kw = dict(n_components=4, init="custom", max_iter=30, tol=0)
+    ours = nn.NMF(**kw)
+    W = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
+    assert not ours.result_.accelerated
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        W_sk = SkNMF(**kw).fit_transform(X, W=W0.copy(), H=H0.copy())
+        fast = nn.NMF(accelerate=True, **kw)
+        fast.fit(X, W=W0.copy(), H=H0.copy())
+    np.testing.assert_allclose(ours.components_, SkNMF(**kw).fit(X, W=W0.copy(),
+                               H=H0.copy()).components_, rtol=1e-10, atol=1e-12)
+    assert W.shape == W_sk.shape
+    assert fast.result_.accelerated
+    assert nn.NMF(4, solver="hals", max_iter=5).fit(X).result_.accelerated  # "auto" rule
 
 
 def test_options():
@@ -134,7 +207,8 @@ def test_options():
         nn.nmf(X, 3, solver="cd", accelerate=True, stop="pgrad")
     with pytest.raises(ValueError, match="Invalid accelerate 'yes'"):
         nn.nmf(X, 3, accelerate="yes")
-    # "auto" (the default) is off for now: the same bits as accelerate=False
+    # "auto" where it is off: the same bits as accelerate=False
     a = _fit(X, n_components=3, random_state=0, max_iter=20)
     b = _fit(X, n_components=3, random_state=0, max_iter=20, accelerate=False)
     np.testing.assert_array_equal(a.W, b.W)
+    assert not a.accelerated

@@ -62,6 +62,17 @@ def test_fit_writes_factors_and_a_json_summary(tmp_path, X, capsys):
     assert not list(tmp_path.glob("res/.*part"))  # no temporary file left behind
 
 
+@pytest.mark.parametrize("flag,expected", [("auto", True), ("off", False), ("on", True)])
+def test_fit_accelerate_option(tmp_path, X, capsys, flag, expected):
+    """--accelerate reaches nmf(); the summary says whether the accelerated variant ran (KL:
+    "auto" runs it)."""
+    path = _write(tmp_path, X, "x.npy")
+    out = tmp_path / "f.npz"
+    assert cli.main(["fit", str(path), "-k", "3", "--seed", "0", "--out", str(out), "--json",
+                     "--beta-loss", "kl", "--max-iter", "20", "--accelerate", flag]) == 0
+    assert json.loads(capsys.readouterr().out)["parameters"]["accelerate"] is expected
+
+
 def test_fit_plots(tmp_path, X, capsys):
     pytest.importorskip("matplotlib", reason="plots need the plot extra (matplotlib)")
     path = _write(tmp_path, X, "x.npy")

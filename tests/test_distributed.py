@@ -69,7 +69,7 @@ def test_equals_single_machine_from_the_same_start(client, fmt, solver, beta):
     X = _problem(fmt)
     W0, H0 = nn.initialize(X, K, "random", random_state=1)
     kw = dict(solver=solver, beta_loss=beta, init=(W0, H0), max_iter=N_ITER, tol=0)
-    one = nn.nmf(X, K, **kw)
+    one = nn.nmf(X, K, accelerate=False, **kw)  # the Dask path's auto: plain
     res = nn.nmf(_dask(X), K, **kw)
     assert isinstance(res.W, da.Array) and res.W.chunks[0] == (25, 25, 25, 15)
     assert isinstance(res.H, np.ndarray)
@@ -89,7 +89,7 @@ def test_stopping_rule_and_penalties_as_single_machine(client, beta):
     W0, H0 = nn.initialize(X, K, "random", random_state=2)
     kw = dict(solver="mu", beta_loss=beta, init=(W0, H0), max_iter=200, tol=2e-3,
               alpha_W=0.01, alpha_H=0.02, l1_ratio=0.5)
-    one = nn.nmf(X, K, **kw)
+    one = nn.nmf(X, K, accelerate=False, **kw)  # the Dask path's auto: plain
     res = nn.nmf(_dask(X), K, **kw)
     assert one.stop_reason == "tol" and one.n_iter <= 60
     assert (res.n_iter, res.stop_reason) == (one.n_iter, one.stop_reason)

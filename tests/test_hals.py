@@ -60,7 +60,7 @@ def test_sweep_repeats_stop_when_the_change_is_small():
 
 @pytest.mark.parametrize("name,X", list(_problems()), ids=lambda v: v if isinstance(v, str) else "")
 def test_hals_reaches_a_lower_objective_than_cd_in_as_many_iterations(name, X):
-    kw = dict(init="nndsvda", max_iter=60, tol=0, random_state=0)
+    kw = dict(init="nndsvda", max_iter=60, tol=0, random_state=0, accelerate=False)
     f_cd = nn.nmf(X, 10, solver="cd", **kw).loss
     f_hals = nn.nmf(X, 10, solver="hals", **kw).loss
     assert f_hals <= f_cd * (1 + 1e-12)
@@ -76,7 +76,7 @@ def test_dense_equals_csr_when_every_entry_is_stored(dtype):
     stored entries they give the same iterates."""
     Xd = make_data(22, 15, dtype=dtype, positive=True)
     W0, H0 = make_factors(22, 15, 3, dtype)
-    kw = dict(solver="hals", init=(W0, H0), max_iter=15, tol=0)
+    kw = dict(solver="hals", init=(W0, H0), max_iter=15, tol=0, accelerate=False)
     rd = nn.nmf(Xd, 3, **kw)
     rs = nn.nmf(sp.csr_matrix(Xd), 3, **kw)
     rtol = 1e-9 if dtype == np.float64 else 1e-3

@@ -34,7 +34,8 @@ MU_CASES = [(b, f) for b in SKLEARN_BETAS for f in ("dense", "csr") if b > 0 or 
 def test_mu_matches_sklearn(beta, fmt):
     X = make_data(25, 18, fmt=fmt, positive=beta <= 0)
     W0, H0 = make_factors(25, 18, 4)
-    res = nn.nmf(X, 4, solver="mu", beta_loss=beta, init=(W0, H0), max_iter=20, tol=0)
+    res = nn.nmf(X, 4, solver="mu", beta_loss=beta, init=(W0, H0), max_iter=20, tol=0,
+                 accelerate=False)
     W, H = _sklearn_fit(X, W0, H0, "mu", beta, 20)
     expected = ref.beta_divergence(X, W, H, beta)
     assert res.n_iter == 20
@@ -45,7 +46,7 @@ def test_mu_matches_sklearn(beta, fmt):
 def test_cd_matches_sklearn(fmt):
     X = make_data(30, 20, fmt=fmt)
     W0, H0 = make_factors(30, 20, 5)
-    res = nn.nmf(X, 5, solver="cd", init=(W0, H0), max_iter=20, tol=0)
+    res = nn.nmf(X, 5, solver="cd", init=(W0, H0), max_iter=20, tol=0, accelerate=False)
     W, H = _sklearn_fit(X, W0, H0, "cd", 2.0, 20)
     assert res.loss == pytest.approx(ref.beta_divergence(X, W, H, 2.0), rel=1e-6)
     np.testing.assert_allclose(res.W, W, rtol=1e-6, atol=1e-9)
@@ -62,7 +63,8 @@ def test_dense_equals_csr(solver, beta, dtype):
     # beta <= 0 needs X > 0: a CSR matrix that stores every entry
     Xd = make_data(22, 15, dtype=dtype, positive=beta <= 0)
     W0, H0 = make_factors(22, 15, 3, dtype)
-    kw = dict(solver=solver, beta_loss=beta, init=(W0, H0), max_iter=15, tol=0)
+    kw = dict(solver=solver, beta_loss=beta, init=(W0, H0), max_iter=15, tol=0,
+              accelerate=False)
     rd = nn.nmf(Xd, 3, **kw)
     rs = nn.nmf(sp.csr_matrix(Xd), 3, **kw)
     rtol = 1e-9 if dtype == np.float64 else 1e-3

@@ -112,5 +112,5 @@ def test_stop_sklearn_stops_where_sklearn_does(solver, beta, fmt):
                                                 solver=solver, beta_loss=beta, tol=tol,
                                                 max_iter=3000)
         res = nn.nmf(X, 5, init=(W0, H0), solver=solver, beta_loss=beta, tol=tol,
-                     max_iter=3000, stop="sklearn")
+                     max_iter=3000, stop="sklearn", accelerate=False)
         assert res.n_iter == n_sk and res.stop_reason == "tol"

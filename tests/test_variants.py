@@ -46,7 +46,8 @@ def test_elastic_net_matches_sklearn(solver, beta, penalties, fmt):
     X = make_data(30, 20, fmt=fmt, seed=4)
     W0, H0 = make_factors(30, 20, 4)
     kw = dict(alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio)
-    res = nn.nmf(X, 4, solver=solver, beta_loss=beta, init=(W0, H0), max_iter=20, tol=0, **kw)
+    res = nn.nmf(X, 4, solver=solver, beta_loss=beta, init=(W0, H0), max_iter=20, tol=0,
+                 accelerate=False, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         W, H, _ = non_negative_factorization(
@@ -96,7 +97,8 @@ def test_full_objective_never_increases_and_dense_equals_csr(variant, solver, be
     # every entry stored: hals's sweep count depends on the stored-entry count (tests/test_hals.py)
     X = make_data(24, 18, seed=7, positive=True)
     W0, H0 = make_factors(24, 18, 3)
-    kw = dict(VARIANTS[variant], solver=solver, beta_loss=beta, init=(W0, H0), max_iter=40, tol=0)
+    kw = dict(VARIANTS[variant], solver=solver, beta_loss=beta, init=(W0, H0), max_iter=40, tol=0,
+              accelerate=False)
     res = nn.nmf(X, 3, **kw)
     f = res.history["objective"]
     assert np.all(np.diff(f) <= 1e-10 * f[0]), np.diff(f)

@@ -85,7 +85,7 @@ CASES = {
 CORPORA = {"reuters": "load_reuters", "lee": "load_lee_corpus"}
 
 # nmf_numba's solvers for each β; "+x": with accelerate=True (extrapolated)
-SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd", "cd+x", "hals+x"], 1.0: ["mu", "newton-cd", "mu+x"]}
+SOLVERS = {2.0: ["mu", "cd", "hals", "anls", "pgd", "cd+x", "hals+x"], 1.0: ["mu", "newton-cd", "mu+x", "newton-cd+x"]}
 
 
 def solver_options(label):

@@ -53,7 +53,7 @@ def names(with_auto=True):
 def _problems(solver, beta, graph, observed, shuffle, dask, accelerate=False):
     """What ``solver`` lacks for this fit, in words (empty: it runs it)."""
     lacks = []
-    if accelerate and not (solver.extrapolate or solver.relax_betas(beta)):
+    if accelerate and not (solver.extrapolate or solver.relax_betas(beta) or solver.mu_first):
         lacks.append(f"has no accelerated variant (accelerate=True) for beta_loss={beta:g}")
     if accelerate and graph and not solver.extrapolate:
         lacks.append("has no accelerated variant with a graph penalty")
@@ -76,7 +76,8 @@ def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=Fals
           dask=False, transform=False, accelerate=False):
     """The record of the solver a fit runs (``"auto"`` resolved), after checking that it
     supports the β, the data and the options; otherwise a ValueError that says what it lacks
-    and which solvers would run this fit."""
+    and which solvers would run this fit.  ``accelerate``: True (the accelerated variant is
+    required), False or "auto"."""
     if observed and graph:
         raise ValueError("A graph penalty cannot be combined with missing values yet.")
     if observed and shuffle:
@@ -84,12 +85,13 @@ def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=Fals
                          "missing='unobserved'): each row's sweep has its own Gram matrix.")
     if isinstance(name, str) and name == "auto":
         name = auto_solver(beta, sparse=sparse, graph=graph, observed=observed, dask=dask,
-                           transform=transform)
+                           transform=transform, accelerate=accelerate is not False)
     solver = get(name)
-    lacks = _problems(solver, beta, graph, observed, shuffle, dask, accelerate)
+    required = accelerate is True
+    lacks = _problems(solver, beta, graph, observed, shuffle, dask, required)
     if lacks:
         able = [s.name for s in SOLVERS.values()
-                if not _problems(s, beta, graph, observed, shuffle, dask, accelerate)]
+                if not _problems(s, beta, graph, observed, shuffle, dask, required)]
         raise ValueError(f"solver={name!r} " + " and ".join(lacks) + ". "
                          + (f"Solvers for this fit: {able}." if able else
                             "No solver runs this combination."))
@@ -97,15 +99,16 @@ def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=Fals
 
 
 def auto_solver(beta, sparse=False, graph=False, *, observed=False, dask=False,
-                transform=False):
+                transform=False, accelerate=True):
     """The solver ``solver="auto"`` runs: the fastest to 1e-4 of the best objective in
     ``asv_bench/time_to_tol.py`` (the README's table) for the β, the input format and the
     options.
 
     * fits, β = 2: "hals" on dense data (its repeated sweeps pay where "cd" is memory-bound),
       "cd" on CSR (the products dominate) and with missing values; on Dask "hals";
-    * fits, KL: "newton-cd" on CSR without a graph or missing values, else "mu" (dense Newton
-      sweeps touch every entry);
+    * fits, KL: "newton-cd" without a graph, missing values or Dask; on dense data only with
+      its accelerated variant (``accelerate`` not False: MU first, then Newton), since plain
+      dense Newton sweeps touch every entry and lose to "mu"; else "mu";
     * ``transform`` (W with H fixed, a convex problem for β ∈ [1, 2]): "anls" for β = 2
       (exact, one step), "newton-cd" for KL; with missing values "cd" for β = 2;
     * every other β: "mu", the only solver for them.
@@ -116,9 +119,32 @@ def auto_solver(beta, sparse=False, graph=False, *, observed=False, dask=False,
         if transform:
             return "anls"
         return "hals" if dask or not sparse else "cd"
-    if beta == 1 and not (observed or graph or dask) and (sparse or transform):
+    if beta == 1 and not (observed or graph or dask) and (sparse or transform or accelerate):
         return "newton-cd"
     return "mu"
+
+
+def auto_accelerate(solver, beta, *, sparse=False, observed=False, graph=False, dask=False,
+                    stop="objective"):
+    """Whether ``accelerate="auto"`` turns the accelerated variant of ``solver`` (a record)
+    on: where ``asv_bench/time_to_tol.py`` measured it faster to 1e-3 and 1e-4 of the best
+    objective than the plain solver (the README's table).
+
+    * β = 2, "cd"/"hals" on CSR data (extrapolation: ~4× fewer iterations on tf-idf); off on
+      dense data (no fewer iterations on dense low-rank data) and with missing values (not
+      measured);
+    * KL: "mu" over-relaxed (about half the iterations, dense and CSR), "newton-cd" after
+      over-relaxed MU (faster, and a lower objective on real counts);
+    * off with a graph, with ``stop="pgrad"`` and on Dask; off for "mu" with β ∉ {1, 2}
+      (each iteration would need an objective evaluation of its own).
+    """
+    if graph or dask or stop == "pgrad":
+        return False
+    if solver.extrapolate:
+        return beta == 2 and sparse and not observed
+    if solver.mu_first:
+        return not observed
+    return beta == 1 and solver.relax_betas(beta)
 
 
 _MODULES = (mu, cd, hals, anls, pgd, newton_cd)  # the registry: one entry per solver module
@@ -130,6 +156,8 @@ def _acceleration(solver):
     """What ``accelerate=True`` does to a solver, in the table's words."""
     if solver.extrapolate:
         return "extrapolated"
+    if solver.mu_first:
+        return "over-relaxed `mu` first"
     if solver.relax_betas(1.0):
         return "over-relaxed, β ∈ [1, 2]" if solver.relax_betas is one_to_two else "over-relaxed"
     return "–"

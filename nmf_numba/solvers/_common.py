@@ -77,6 +77,9 @@ class Solver:
     relax_betas
         ``relax_betas(β)``: the β for which ``accelerate=True`` over-relaxes its multiplicative
         step (exponent ``ω·γ``, ω adapted and safeguarded by :mod:`nmf_numba._engine`).
+    mu_first
+        Whether ``accelerate=True`` starts with over-relaxed MU until its progress slows,
+        then runs this solver from there (:class:`nmf_numba._engine.MuFirstRun`).
     dask_betas
         ``dask_betas(β)``: the β for which the Dask path runs it (β ≠ 2 on Dask: the MU
         numerator and denominator are reduced, so only "mu").
@@ -97,6 +100,7 @@ class Solver:
     exact: bool = False
     extrapolate: bool = False
     relax_betas: Callable = field(default=_never)
+    mu_first: bool = False
     from_products: Optional[Callable] = None
     dask_betas: Callable = field(default=_never)
 

@@ -46,4 +46,5 @@ SOLVER = Solver(
     new_step=_new_step,
     supports_beta=_kl_only,
     beta_words="only beta_loss='kullback-leibler' (beta=1)",
+    mu_first=True,
 )
