@@ -155,3 +155,14 @@ def test_real_case_is_skipped_when_its_package_is_missing(monkeypatch):
             bench.setup(results, "lee-counts-kl", "float64", "mu")
     finally:
         bt._corpus_counts.cache_clear()  # the real data again for later tests
+
+
+def test_sklearn_default_script_runs(capsys):
+    """asv_bench/sklearn_default.py on the smallest real case: every row prints a result."""
+    import sklearn_default
+
+    sklearn_default.main(["--cases", "reuters-counts-kl", "--budget", "0.3", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "scikit-learn mu, 200 iterations" in out
+    rows = [line for line in out.splitlines() if "ends at" in line]
+    assert [row.split()[0] for row in rows] == list(sklearn_default.LABELS)
