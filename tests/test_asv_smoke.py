@@ -159,9 +159,15 @@ def test_real_case_is_skipped_when_its_package_is_missing(monkeypatch):
 
 def test_sklearn_default_script_runs(capsys):
     """asv_bench/sklearn_default.py on the smallest real case: every row prints a result."""
+    import numba
     import sklearn_default
 
-    sklearn_default.main(["--cases", "reuters-counts-kl", "--budget", "0.3", "--threads", "1"])
+    threads = numba.get_num_threads()
+    try:
+        sklearn_default.main(["--cases", "reuters-counts-kl", "--budget", "0.3", "--threads",
+                              "1"])
+    finally:
+        numba.set_num_threads(threads)  # the script sets it for the process
     out = capsys.readouterr().out
     assert "scikit-learn mu, 200 iterations" in out
     rows = [line for line in out.splitlines() if "ends at" in line]
