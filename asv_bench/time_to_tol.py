@@ -10,7 +10,7 @@ that is over 130 runs, more than an hour at the default 30 s; --max-newton 1,2,4
     python asv_bench/time_to_tol.py --cases csr-counts-kl --max-newton 1,2,4
     python asv_bench/time_to_tol.py --cases dense-lowrank-fro --solvers cd,hals,anls --budget 150
 
-``results_time_to_tol.txt`` next to this file holds the output of the last committed run.
+``results_time_to_tol.txt`` next to this file holds the outputs of the committed runs, newest first.
 
 Cases (the data generators live in ``benchmarks/bench_tolerance.py``, shared with asv), k = 20
 unless said otherwise, each in float64 and float32:
