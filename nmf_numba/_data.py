@@ -86,6 +86,9 @@ class SharedGram:
 
     @staticmethod
     def _sweeps(A, G, XB, graph, max_sweeps, delta):
+        if graph is None:  # every sweep in one kernel call
+            sums = dense_k.hals_sweeps(A, G, XB, max_sweeps, float(delta) * float(delta))
+            return float(sums.sum(axis=0)[1])
         first, violation = _sweep(A, G, XB, graph)
         for _ in range(max_sweeps - 1):
             if first == 0.0 or _sweep(A, G, XB, graph)[0] <= delta * delta * first:

@@ -58,6 +58,32 @@ def test_hals_sweep_skips_subnormal_hessian():
     assert np.all(np.isfinite(A)) and A[0, 0] == 1.0
 
 
+@pytest.mark.parametrize("max_sweeps,delta", [(1, 0.0), (4, 0.0), (6, 0.5), (50, 0.1)])
+def test_hals_sweeps_repeat_until_the_change_is_small(max_sweeps, delta, dtype):
+    """The repeated sweeps in one call: the reference's sweeps, stopped by the same rule."""
+    rng = np.random.default_rng(2)
+    A = rng.random((23, 4)).astype(dtype)
+    B = rng.random((11, 4)).astype(dtype)
+    X = rng.random((23, 11)).astype(dtype)
+    G, XB = (B.T @ B).astype(dtype), (X @ B).astype(dtype)
+    expected = A.astype(np.float64)
+    first = None
+    for _ in range(max_sweeps):
+        new = ref.hals_sweep(expected, G, XB)
+        change = float(np.sum((new - expected) ** 2))
+        expected = new
+        if first is None:
+            first = change
+            if first == 0.0:
+                break
+        elif change <= delta * delta * first:
+            break
+    sums = dense_k.hals_sweeps(A, G, XB, max_sweeps, delta * delta)
+    np.testing.assert_allclose(A, expected, rtol=rtol_for(dtype) * 100, atol=1e-6)
+    # the sums returned are the first sweep's (its squared change; the violation beside it)
+    assert sums[:, 0].sum() == pytest.approx(first, rel=rtol_for(dtype) * 100)
+
+
 def test_hals_sweep_skips_zero_hessian():
     A = np.array([[1.0, 2.0]])
     G = np.array([[0.0, 0.0], [0.0, 1.0]])

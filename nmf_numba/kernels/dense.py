@@ -90,6 +90,23 @@ def hals_sweep(A, G, XB):
     return sums
 
 
+@njit(**SERIAL)
+def hals_sweeps(A, G, XB, max_sweeps, delta_sq):
+    """Up to ``max_sweeps`` :func:`hals_sweep` sweeps on ``A`` (in place) in one call, stopping
+    once a sweep changes ``A`` by at most ``delta_sq`` times the squared change of the first
+    (the accelerated HALS rule); the repeated sweeps of a small problem then cost no Python
+    call each.  Returns the first sweep's per-chunk sums (as :func:`hals_sweep`)."""
+    first_sums = hals_sweep(A, G, XB)
+    first = first_sums[:, 0].sum()
+    done = 1
+    while done < max_sweeps and first != 0.0:
+        change = hals_sweep(A, G, XB)[:, 0].sum()
+        done += 1
+        if change <= delta_sq * first:
+            break
+    return first_sums
+
+
 @njit(**PARALLEL)
 def kl_ratio_measured(X, P, eps, terms):
     """The elementwise part of the KL MU step (``P ← X ⊘ max(P, eps)``, as :func:`mu_ratio`
