@@ -17,7 +17,6 @@ get ``--threads`` threads (Numba and the BLAS).
 """
 
 import argparse
-import platform
 import sys
 import time
 import warnings
@@ -29,7 +28,13 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks.bench_tolerance import CASES, initial_factors, make_matrix  # noqa: E402
+from benchmarks.bench_tolerance import (  # noqa: E402
+    CASES,
+    initial_factors,
+    make_matrix,
+    solver_options,
+)
+from time_to_tol import machine_info  # noqa: E402
 
 import nmf_numba as nn  # noqa: E402
 from nmf_numba.metrics import beta_divergence  # noqa: E402
@@ -37,16 +42,6 @@ from nmf_numba.metrics import beta_divergence  # noqa: E402
 LABELS = ("mu", "mu+x", "newton-cd", "newton-cd+x")
 SKLEARN_ITERATIONS = 200
 K = 20
-
-
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def sklearn_default(X, W0, H0, threads):
@@ -64,8 +59,7 @@ def sklearn_default(X, W0, H0, threads):
 
 
 def ours(X, W0, H0, label, budget, threads):
-    name, plus, _ = label.partition("+")
-    kw = dict(beta_loss="kullback-leibler", solver=name, accelerate=bool(plus))
+    kw = dict(beta_loss="kullback-leibler", **solver_options(label))
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nn.nmf(X[:200], K, max_iter=30, tol=0, **kw)  # compile
@@ -81,8 +75,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     numba.set_num_threads(args.threads)
-    print(f"CPU {_cpu_model()}, {args.threads} thread(s), wall clock; numpy {np.__version__}, "
-          f"numba {numba.__version__}")
+    with threadpool_limits(args.threads):
+        print("\n".join(machine_info(args.threads)) + "\nclock: wall")
     for case in [c.strip() for c in args.cases.split(",") if c.strip()]:
         try:
             X = make_matrix(CASES[case])

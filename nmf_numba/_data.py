@@ -244,13 +244,18 @@ class CsrOp:
                 np.dot(P, B, out=den[rows])
         return num, den
 
-    def kl_products_measured(self, A, B, eps):
-        """As :meth:`DenseOp.kl_products_measured`, over the stored entries (Σ of the model
-        over every entry from the factors' column sums)."""
+    def _kl_stored_measured(self, A, B, eps):
+        """The KL numerator and the sums ``(Σ x log(x/v), Σ x, Σ v)`` over the stored
+        entries, from one pass."""
         num = np.empty_like(A)
         terms = np.empty((self.shape[0], 3))
         csr_k.kl_ratio_times_measured(*self.args, A, B, self.dtype.type(eps), num, terms)
-        s1, s2, _ = terms.sum(axis=0)
+        return num, terms.sum(axis=0)
+
+    def kl_products_measured(self, A, B, eps):
+        """As :meth:`DenseOp.kl_products_measured`, over the stored entries (Σ of the model
+        over every entry from the factors' column sums)."""
+        num, (s1, s2, _) = self._kl_stored_measured(A, B, eps)
         colsum = B.sum(axis=0)
         model_sum = float(np.dot(A.sum(axis=0, dtype=np.float64), colsum.astype(np.float64)))
         den = np.repeat(colsum[None, :], A.shape[0], axis=0)
@@ -324,13 +329,11 @@ class ObservedOp(CsrOp):
 
     def kl_products_measured(self, A, B, eps):
         """As :meth:`CsrOp.kl_products_measured`; the model counts at the stored entries only."""
-        num = np.empty_like(A)
-        terms = np.empty((self.shape[0], 3))
-        csr_k.kl_ratio_times_measured(*self.args, A, B, self.dtype.type(eps), num, terms)
+        num, terms = self._kl_stored_measured(A, B, eps)
         ones = np.ones_like(self.X.data)
         den = np.empty_like(A)
         csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
-        return num, den, kl_data_term(terms.sum(axis=0))
+        return num, den, kl_data_term(terms)
 
     def beta_terms(self, A, B, beta, eps):
         s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)

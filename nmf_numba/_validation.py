@@ -300,6 +300,15 @@ def check_finite_real(value, name, minimum, maximum=np.inf, *, include_maximum=T
                          include_boundaries="both" if closed else "left"))
 
 
+def check_accelerate(accelerate):
+    """``accelerate`` as True, False or "auto" (a ValueError for anything else)."""
+    if isinstance(accelerate, str) and accelerate == "auto":
+        return "auto"
+    if not isinstance(accelerate, (bool, np.bool_)):
+        raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
+    return bool(accelerate)
+
+
 def check_loop(max_iter, tol, time_limit, callback):
     """``(max_iter, tol, time_limit, callback)`` of a fit's loop, checked."""
     max_iter = check_int(max_iter, "max_iter", 1)

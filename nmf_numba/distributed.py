@@ -630,10 +630,9 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
 def _check_accelerate(accelerate, beta, solver):
     """``accelerate`` as a bool, worded as :func:`nmf_numba.nmf`'s check: on Dask it
     extrapolates the least-squares solvers (the records with ``extrapolate``) for β = 2."""
-    if isinstance(accelerate, str) and accelerate == "auto":
+    accelerate = _validation.check_accelerate(accelerate)
+    if accelerate == "auto":
         return solvers.auto_accelerate(solver, beta, dask=True)  # the one "auto" rule
-    if not isinstance(accelerate, (bool, np.bool_)):
-        raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
     able = [s.name for s in solvers.SOLVERS.values() if s.extrapolate and s.dask_betas(2.0)]
     reason = ("is not supported for a Dask array: it extrapolates the least-squares solvers "
               "only. Use")
@@ -643,7 +642,7 @@ def _check_accelerate(accelerate, beta, solver):
     if accelerate and not solver.extrapolate:
         raise ValueError(f"accelerate=True with solver={solver.name!r} {reason} a solver in "
                          f"{able}.")
-    return bool(accelerate)
+    return accelerate
 
 
 # nmf() options that the Dask path does not have, with the value that means "not used"

@@ -99,12 +99,12 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
     graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
-    auto = _check_accelerate(accelerate, stop)
+    asked = _check_accelerate(accelerate, stop)  # True, False or "auto"
     context = dict(sparse=sp.issparse(X), observed=observed is not None,
                    graph=graph is not None and graph_reg != 0)
-    record = solvers.check(solver, beta, shuffle=shuffle, accelerate=auto, **context)
+    record = solvers.check(solver, beta, shuffle=shuffle, accelerate=asked, **context)
     accelerate = (solvers.auto_accelerate(record, beta, stop=stop, **context)
-                  if auto == "auto" else auto)
+                  if asked == "auto" else asked)
     if observed is not None:  # only the observed entries count from here on
         X_fit = observed_matrix(X, None if observed is True else observed)
         _validation.check_zeros_for_beta(X_fit.data.reshape(1, -1), beta)
@@ -142,15 +142,12 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
 def _check_accelerate(accelerate, stop):
     """``accelerate`` as a bool, or "auto" (resolved with the solver by
     :func:`nmf_numba.solvers.auto_accelerate`)."""
-    if isinstance(accelerate, str) and accelerate == "auto":
-        return "auto"
-    if not isinstance(accelerate, (bool, np.bool_)):
-        raise ValueError(f"Invalid accelerate {accelerate!r}: use True, False or 'auto'.")
-    if accelerate and stop == "pgrad":
+    accelerate = _validation.check_accelerate(accelerate)
+    if accelerate is True and stop == "pgrad":
         raise ValueError("accelerate=True with stop='pgrad' is not supported: the half-steps "
                          "start from extrapolated points, so their gradients are not the "
                          "state's. Use stop='objective'.")
-    return bool(accelerate)
+    return accelerate
 
 
 def nmf(

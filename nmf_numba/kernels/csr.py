@@ -15,6 +15,13 @@ from ._scalar import divergence_terms, power
 # Fixed number of parallel chunks (work split independent of the thread count).
 _CHUNKS = 64
 
+
+@njit(inline="always", **SERIAL)
+def _chunking(n_rows):
+    """``(n_chunks, rows per chunk)`` of the row-chunked parallel loops."""
+    n_chunks = min(_CHUNKS, max(n_rows, 1))
+    return n_chunks, (n_rows + n_chunks - 1) // n_chunks
+
 # The inner loops accumulate into one output row.  Taking four stored entries per step breaks
 # the load-add-store chain through that row into a quarter as many links (the README's
 # performance section has the measurement).
@@ -124,11 +131,18 @@ def mu_ratio_times(data, indices, indptr, A, B, beta, eps, out):
     performance section gives the compile times both ways; the speed is the same).
     """
     n_rows = indptr.shape[0] - 1
-    n_chunks = min(_CHUNKS, max(n_rows, 1))
-    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    n_chunks, per_chunk = _chunking(n_rows)
     for c in prange(n_chunks):
         _mu_ratio_rows(c * per_chunk, min(n_rows, (c + 1) * per_chunk), data, indices, indptr,
                        A, B, beta, eps, out)
+
+
+@njit(inline="always", **SERIAL)
+def _kl_terms(x, v, eps):
+    """``(x log(x/v), x)`` in float64 for a stored entry with ``x > eps``, else zeros."""
+    if np.float64(x) > eps:
+        return divergence_terms(np.float64(x), np.float64(v), 1.0, eps)
+    return 0.0, 0.0
 
 
 @njit(**SERIAL)
@@ -154,17 +168,11 @@ def _kl_measured_rows(lo, hi, data, indices, indptr, A, B, eps, out, terms):
             r1 = x1 / (eps if v1 < eps else v1)
             for t in range(k):
                 out[i, t] += r0 * B[j0, t] + r1 * B[j1, t]
-            s_model += np.float64(v0)
-            if np.float64(x0) > eps:
-                t1, t2 = divergence_terms(np.float64(x0), np.float64(v0), 1.0, eps)
-                s1 += t1
-                s2 += t2
+            t1, t2 = _kl_terms(x0, v0, eps)
+            s1, s2, s_model = s1 + t1, s2 + t2, s_model + np.float64(v0)
             if p + 1 < end:
-                s_model += np.float64(v1)
-                if np.float64(x1) > eps:
-                    t1, t2 = divergence_terms(np.float64(x1), np.float64(v1), 1.0, eps)
-                    s1 += t1
-                    s2 += t2
+                t1, t2 = _kl_terms(x1, v1, eps)
+                s1, s2, s_model = s1 + t1, s2 + t2, s_model + np.float64(v1)
             p += 2
         terms[i, 0] = s1
         terms[i, 1] = s2
@@ -180,8 +188,7 @@ def kl_ratio_times_measured(data, indices, indptr, A, B, eps, out, terms):
     :func:`beta_terms`).  The objective then costs one ``log`` per stored entry instead of a
     pass of its own (the over-relaxed MU engine checks it every iteration)."""
     n_rows = indptr.shape[0] - 1
-    n_chunks = min(_CHUNKS, max(n_rows, 1))
-    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    n_chunks, per_chunk = _chunking(n_rows)
     for c in prange(n_chunks):
         _kl_measured_rows(c * per_chunk, min(n_rows, (c + 1) * per_chunk), data, indices,
                           indptr, A, B, eps, out, terms)
@@ -286,8 +293,7 @@ def masked_hals_rows(data, indices, indptr, A, B, l1, l2, n_sweeps, change):
     """
     n_rows = indptr.shape[0] - 1
     k = A.shape[1]
-    n_chunks = min(_CHUNKS, max(n_rows, 1))
-    per_chunk = (n_rows + n_chunks - 1) // n_chunks
+    n_chunks, per_chunk = _chunking(n_rows)
     for ch in prange(n_chunks):
         G = np.empty((k, k))
         c = np.empty(k)
