@@ -30,6 +30,7 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
+from ._threads import settings as thread_settings
 from .kernels import csr as csr_k
 from .kernels import dense as dense_k
 from .kernels.graph import hals_graph_sweep
@@ -37,6 +38,12 @@ from .losses import projected_sq
 
 # Rows of a dense model block A Bᵀ formed at once (bounds temporaries to ~32 MB of float64).
 _BLOCK_ELEMENTS = 1 << 22
+
+
+def _pick(kernel, serial, n_entries):
+    """``kernel``, or its serial twin for fewer than ``settings.small_problem`` entries (waking
+    Numba's thread pool costs more than such a pass)."""
+    return serial if n_entries < thread_settings.small_problem else kernel
 
 
 def _row_blocks(n_rows, n_cols):
@@ -156,7 +163,8 @@ class DenseOp:
         self.n_entries = X.size
         self.observed_only = False
         self._cols = np.arange(X.shape[1])  # the column index of each entry of a row
-        self.sq_norm = float(dense_k.sum_sq(X.ravel()).sum())
+        self.sq_norm = float(_pick(dense_k.sum_sq, dense_k.sum_sq_serial, X.size)(
+            X.ravel()).sum())
 
     def times(self, B):
         return np.dot(self.X, B)
@@ -186,9 +194,10 @@ class DenseOp:
 
     def beta_terms(self, A, B, beta, eps):
         s = np.zeros(3)
+        kernel = _pick(dense_k.beta_terms, dense_k.beta_terms_serial, self.n_stored)
         for rows in _row_blocks(*self.shape):
             P = np.dot(A[rows], B.T)
-            s += dense_k.beta_terms(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
+            s += kernel(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
         return tuple(s)
 
     def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
@@ -205,8 +214,9 @@ class DenseOp:
 
     def residual_sq(self, A, B):
         total = 0.0
+        kernel = _pick(dense_k.residual_sq, dense_k.residual_sq_serial, self.n_stored)
         for rows in _row_blocks(*self.shape):
-            total += float(dense_k.residual_sq(self.X[rows], np.dot(A[rows], B.T)).sum())
+            total += float(kernel(self.X[rows], np.dot(A[rows], B.T)).sum())
         return total
 
 
@@ -221,7 +231,8 @@ class CsrOp:
         self.n_entries = X.shape[0] * X.shape[1]
         self.observed_only = False
         self.args = (X.data, X.indices, X.indptr)
-        self.sq_norm = float(dense_k.sum_sq(X.data).sum())
+        self.sq_norm = float(_pick(dense_k.sum_sq, dense_k.sum_sq_serial, X.nnz)(
+            X.data).sum())
 
     def times(self, B):
         out = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
@@ -262,7 +273,8 @@ class CsrOp:
         return num, den, kl_data_term((s1, s2, model_sum))
 
     def beta_terms(self, A, B, beta, eps):
-        s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
+        kernel = _pick(csr_k.beta_terms, csr_k.beta_terms_serial, self.n_stored)
+        s1, s2 = kernel(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
         if beta == 1:
             s3 = float(np.dot(A.sum(axis=0, dtype=np.float64), B.sum(axis=0, dtype=np.float64)))
         elif beta == 0:
@@ -286,7 +298,8 @@ class CsrOp:
         return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):
-        stored, model_stored = csr_k.residual_terms(*self.args, A, B).sum(axis=0)
+        kernel = _pick(csr_k.residual_terms, csr_k.residual_terms_serial, self.n_stored)
+        stored, model_stored = kernel(*self.args, A, B).sum(axis=0)
         A64, B64 = A.astype(np.float64, copy=False), B.astype(np.float64, copy=False)
         model = float(np.vdot(A64.T @ A64, B64.T @ B64))
         return float(stored + max(model - model_stored, 0.0))

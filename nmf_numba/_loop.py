@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
+from ._numba import SERIAL
 from ._sklearn import convergence_warning
 
 __all__ = ["NMFResult", "IterationInfo", "Outcome", "Stopping", "run", "TOL_WINDOW", "STOPS"]
@@ -35,6 +37,47 @@ their meaning does not depend on how often the objective is evaluated: every ite
 where it costs about as much as an update."""
 
 STOPS = ("objective", "pgrad", "sklearn")
+STOP_CODES = {name: code for code, name in enumerate(STOPS)}
+"""``stop`` as the integer :func:`tol_reached` takes."""
+_OBJECTIVE, _PGRAD, _SKLEARN = range(3)
+# the slots of a run's tolerance state (a float64 array, see :func:`tol_state`)
+_F_INIT, _F_PREV, _E_INIT, _E_PREV, _V_INIT = range(5)
+
+
+def tol_state(f_init, data_init):
+    """The state :func:`tol_reached` keeps between checks, at the start of a run: the
+    objective and scikit-learn's error ``sqrt(2 · data term)`` at the start and at the last
+    window's end, and the first iteration's violation (NaN until then)."""
+    error = np.sqrt(2.0 * max(data_init, 0.0))
+    return np.array([f_init, f_init, error, error, np.nan])
+
+
+@njit(**SERIAL)
+def tol_reached(stop, tol, n_iter, f, data_term, violation, pgrad, state):
+    """Whether the ``tol`` rule of ``stop`` (a :data:`STOP_CODES` value) stops the run at this
+    objective check; updates ``state`` (:func:`tol_state`).  The one place of the rules, for
+    the Python loop (:class:`Stopping`) and the compiled one (:mod:`nmf_numba._compiled`).
+
+    ``violation``: scikit-learn's ``cd`` violation of this iteration when its rule applies
+    (else NaN); ``pgrad``: the relative projected gradient (stop="pgrad", else NaN)."""
+    window_end = n_iter % TOL_WINDOW == 0
+    if not np.isnan(violation) and np.isnan(state[_V_INIT]):
+        state[_V_INIT] = violation
+    if stop == _PGRAD:
+        converged = pgrad < tol
+    elif not np.isnan(violation):
+        converged = state[_V_INIT] == 0.0 or violation <= tol * state[_V_INIT]
+    elif stop == _SKLEARN:
+        error = np.sqrt(2.0 * max(data_term, 0.0))
+        converged = (window_end and state[_E_INIT] > 0.0
+                     and (state[_E_PREV] - error) / state[_E_INIT] < tol)
+        if window_end:
+            state[_E_PREV] = error
+    else:
+        converged = window_end and (state[_F_PREV] - f) / state[_F_INIT] < tol
+    if window_end:
+        state[_F_PREV] = f
+    return converged and (tol > 0 or state[_V_INIT] == 0.0)
 
 
 def smoothing_matrix(k, theta, dtype):
@@ -176,6 +219,7 @@ class Stopping:
 
     def __init__(self, stop, tol, beta, time_limit, callback, t_start):
         self.stop, self.tol = stop, tol
+        self.code = STOP_CODES[stop]
         self.every = 1 if beta == 2 else TOL_WINDOW
         self.time_limit, self.callback, self.t_start = time_limit, callback, t_start
 
@@ -187,20 +231,14 @@ class Stopping:
 
     def start(self, f, data_term, pgrad):
         """Take the objective at the start; True when there is nothing to improve."""
-        self.f_init = self.f_prev = f
-        self.error_init = self.error_prev = np.sqrt(2.0 * max(data_term, 0.0))
-        self.pgrad_init = pgrad
-        self.violation_init = None
+        self.state = tol_state(f, data_term)
         return f == 0.0 or (pgrad is not None and pgrad == 0.0)
 
     def violation(self, w_step, h_step):
         """scikit-learn's violation of this iteration, when its rule applies (else None)."""
         if self.stop != "sklearn" or w_step.violation is None:
             return None
-        violation = w_step.violation + h_step.violation
-        if self.violation_init is None:
-            self.violation_init = violation
-        return violation
+        return w_step.violation + h_step.violation
 
     def due(self, n_iter, max_iter, out_of_time, violation):
         """Whether the objective is evaluated after this iteration."""
@@ -210,23 +248,17 @@ class Stopping:
     def check(self, n_iter, f, data_term, out_of_time, violation, pgrad, info):
         """The reason to stop after an objective check (None: go on).  ``pgrad``: the relative
         projected gradient (stop="pgrad"); ``info()``: the callback's IterationInfo."""
-        window_end = n_iter % TOL_WINDOW == 0
-        if self.stop == "pgrad":
-            converged = pgrad < self.tol
-        elif violation is not None:
-            converged = self.violation_init == 0 or violation <= self.tol * self.violation_init
-        elif self.stop == "sklearn":
-            error = np.sqrt(2.0 * max(data_term, 0.0))
-            converged = window_end and (self.error_prev - error) / self.error_init < self.tol
-            if window_end:
-                self.error_prev = error
-        else:
-            converged = window_end and (self.f_prev - f) / self.f_init < self.tol
-        if window_end:
-            self.f_prev = f
+        converged = tol_reached(self.code, float(self.tol), n_iter, float(f),
+                                float(data_term), np.nan if violation is None else violation,
+                                np.nan if pgrad is None else pgrad, self.state)
+        return self.after_check(converged, out_of_time, info)
+
+    def after_check(self, converged, out_of_time, info):
+        """The reason to stop after a check whose ``tol`` verdict is ``converged``: the
+        callback first, then the tolerance, then the time limit (None: go on)."""
         if self.callback is not None and self.callback(info()):
             return "callback"
-        if converged and (self.tol > 0 or self.violation_init == 0):
+        if converged:
             return "tol"
         if out_of_time:
             return "time_limit"
@@ -238,6 +270,14 @@ def _record(history, progress, n_iter, elapsed, f):
     history["time"].append(elapsed)
     history["objective"].append(f)
     progress.set_postfix(objective=f"{f:.6g}", refresh=False)
+
+
+def _record_many(history, progress, iterations, times, objectives):
+    """:func:`_record` for several checks at once (arrays)."""
+    history["iteration"].extend(iterations.tolist())
+    history["time"].extend(times.tolist())
+    history["objective"].extend(objectives.tolist())
+    progress.set_postfix(objective=f"{objectives[-1]:.6g}", refresh=False)
 
 
 class Outcome(NamedTuple):

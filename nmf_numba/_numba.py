@@ -31,10 +31,11 @@ import glob
 import os
 import site
 import sys
+import types
 
 from numba import njit
 
-__all__ = ["PARALLEL", "PARALLEL_SUMS", "SERIAL", "CACHE"]
+__all__ = ["PARALLEL", "PARALLEL_SUMS", "SERIAL", "CACHE", "serial_twin"]
 
 
 def _probe():
@@ -71,3 +72,23 @@ CACHE = _cache_wanted_and_possible()
 SERIAL = dict(nogil=True, cache=CACHE, fastmath={"contract", "nsz"})
 PARALLEL = dict(SERIAL, parallel=True)
 PARALLEL_SUMS = dict(PARALLEL, fastmath={"contract", "nsz", "reassoc"})
+
+
+def serial_twin(kernel):
+    """``kernel`` (a dispatcher compiled with ``parallel=True``) compiled again without it,
+    for the compiled small-problem loop (:mod:`nmf_numba._compiled`), whose fits run on the
+    calling thread and, in ``nmf_many``, side by side in a ``prange`` over problems.
+
+    ``prange`` runs as ``range`` there, over the same fixed chunks, so the twin does the
+    parallel kernel's arithmetic in the same order.  The twin is a copy of the Python function
+    under its own name (``<name>_serial``), so that Numba's on-disk cache keeps the two
+    compilations apart: the cache names its files after the function, not its options."""
+    py_func = kernel.py_func
+    twin = types.FunctionType(py_func.__code__, py_func.__globals__,
+                              py_func.__name__ + "_serial", py_func.__defaults__,
+                              py_func.__closure__)
+    twin.__qualname__ = py_func.__qualname__ + "_serial"
+    twin.__module__ = py_func.__module__
+    twin.__doc__ = py_func.__doc__
+    options = {key: value for key, value in kernel.targetoptions.items() if key not in ("parallel", "nopython")}
+    return njit(**options)(twin)

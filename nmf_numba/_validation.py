@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from ._sklearn import assert_all_finite, check_array, check_non_negative, check_scalar
 
+from .kernels.dense import finite_non_negative
 from .losses import BETA_LOSSES
 
 INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
@@ -133,6 +134,8 @@ def check_data(X, name="X"):
     The input is never modified: any conversion, cast or canonicalisation works on a copy, and an
     input that needs none is returned as is.
     """
+    if _plain_float_array(X, 2):
+        return X  # scikit-learn's checks would accept it as is (they give the errors otherwise)
     if sp.issparse(X):
         if X.format in ("csr", "csc", "coo", "bsr"):
             _check_compressed_structure(X, name)
@@ -264,6 +267,9 @@ def _scalar(value, name, target_type, min_val=None, max_val=None, include_bounda
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an instance of "
                         f"{'int' if target_type is numbers.Integral else 'float'}, not bool.")
+    if type(value) in _PLAIN[target_type] and _in_bounds(value, min_val, max_val,
+                                                         include_boundaries):
+        return value  # what check_scalar returns unchanged, without its cost (a small fit's)
     value = check_scalar(value, name, target_type, min_val=min_val, max_val=max_val,
                          include_boundaries=include_boundaries)
     if value != value:
@@ -276,6 +282,18 @@ def _scalar(value, name, target_type, min_val=None, max_val=None, include_bounda
                       f"{max_val}{']' if closed_high else ')'}")
         raise ValueError(f"{name} == nan, must be a number {bounds}.")
     return value
+
+
+_PLAIN = {numbers.Integral: (int,), numbers.Real: (int, float)}
+
+
+def _in_bounds(value, min_val, max_val, include_boundaries):
+    """Whether ``value`` lies within check_scalar's bounds (False for NaN)."""
+    low = (min_val is None or (value >= min_val if include_boundaries in ("left", "both")
+                               else value > min_val))
+    high = (max_val is None or (value <= max_val if include_boundaries in ("right", "both")
+                                else value < max_val))
+    return low and high
 
 
 def check_int(value, name, minimum):
@@ -341,9 +359,25 @@ def _reject_text(X, name):
                         "numeric array first (.astype(float) if the strings are numbers).")
 
 
+def _plain_float_array(X, ndim):
+    """Whether ``X`` is a C-contiguous float32/float64 ndarray (not a subclass) of ``ndim``
+    dimensions, none empty, with finite non-negative entries: what the checks accept unchanged.
+    A small fit's validation is then one compiled pass over X instead of scikit-learn's
+    ``check_array`` (about 60 µs per array, mostly looking for dataframes), which still checks
+    every other input and gives the error messages."""
+    return (type(X) is np.ndarray and X.ndim == ndim and X.dtype in _FLOATS
+            and X.flags.c_contiguous and 0 not in X.shape
+            and finite_non_negative(X.reshape(-1)))
+
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def check_factor(A, shape, dtype, name):
     """Validate a user-given factor (initial W or H, or a factor passed to a metric); return a
     fresh C-contiguous array of ``dtype``."""
+    if _plain_float_array(A, 2) and A.shape == tuple(shape):
+        return np.array(A, dtype=dtype, order="C", copy=True)
     if sp.issparse(A):
         raise TypeError(f"{name} must be a dense array, got a sparse matrix.")
     _reject_text(A, name)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validation, solvers
+from . import _compiled, _validation, solvers
 from ._data import CsrOp, Data, DenseOp, observed_matrix
 from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
-from ._threads import fit_threads
+from ._threads import fit_threads, numba_serial
 from .distributed import is_dask_array
 from .init import _initialize, check_n_components
 from .losses import divergence, frobenius_from_parts
@@ -314,27 +314,32 @@ def nmf(
         if losses and fit.time_limit is not None and time.perf_counter() - t_start >= fit.time_limit:
             break  # the time limit covers every restart
         W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)    # 2. initialise
-        engine, outcome = _run_once(fit, W0, H0, seed_r, t_start)     # 3. iterate
+        factors, outcome = _run_once(fit, W0, H0, seed_r, t_start)    # 3. iterate
         if best is None or outcome.loss < best[1].loss:  # the first of equal losses
-            best, best_run = (engine, outcome), len(losses)
+            best, best_run = (factors, outcome), len(losses)
         losses.append(outcome.loss)
-    engine, outcome = best
+    (W, Ht), outcome = best
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
-    return build_result(engine.W, engine.Ht, outcome, fit.beta, fit.solver.name,  # 4. result
+    return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate)
 
 
 def _run_once(fit, W0, H0, seed, t_start):
-    """One run from ``(W0, H0)``: its engine (the final factors) and the loop's outcome."""
+    """One run from ``(W0, H0)``: the final factors ``(W, Hᵀ)`` and the loop's outcome.
+    Small problems of the solvers that have one run in the compiled loop
+    (:mod:`nmf_numba._compiled`), the others in the Python loop of an engine."""
     W = np.ascontiguousarray(W0, dtype=fit.data.dtype)
     Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
-    engine = engine_for(fit)(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
     data = fit.data
+    if _compiled.supports(fit):  # on the calling thread; the BLAS sizes its own small calls
+        with numba_serial(), progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
+            return (W, Ht), _compiled.run(fit, W, Ht, rule, fit.max_iter, progress)
+    engine = engine_for(fit)(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \
             progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
         outcome = run(engine, rule, fit.max_iter, progress)
-    return engine, outcome
+    return (engine.W, engine.Ht), outcome
 
 
 def transform(

@@ -8,7 +8,7 @@ arrays' dtype, per-row partial sums).  Nothing here ever forms a dense rows×col
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
+from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL, serial_twin
 from ._newton import newton_row
 from ._scalar import divergence_terms, power
 
@@ -355,3 +355,10 @@ def stored_power_sum(data, indices, indptr, A, B, beta, eps):
             s += v if beta == 1.0 else v**beta
         part[i] = s
     return part
+
+
+# Serial twins (see :func:`nmf_numba._numba.serial_twin`), as in :mod:`.dense`.
+spmm_serial = serial_twin(spmm)
+mu_ratio_times_serial = serial_twin(mu_ratio_times)
+beta_terms_serial = serial_twin(beta_terms)
+residual_terms_serial = serial_twin(residual_terms)

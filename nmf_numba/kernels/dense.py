@@ -13,7 +13,7 @@ Conventions shared by every kernel here:
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL
+from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL, serial_twin
 from ._newton import newton_row
 from ._scalar import divergence_terms, half_integer_power, power
 
@@ -448,3 +448,25 @@ def kl_newton_sweep(X, P, A, B, colsum, cols, l1, l2, max_newton, eps, pgrad_sq)
     """
     for i in prange(X.shape[0]):
         pgrad_sq[i] = newton_row(X[i], cols, P[i], A[i], B, colsum, l1, l2, max_newton, eps)
+
+
+@njit(**SERIAL)
+def finite_non_negative(x):
+    """Whether every entry of the 1-D array ``x`` is finite and ``≥ 0`` (one pass, stopping
+    at the first that is not): the validation's fast path for plain float arrays."""
+    for p in range(x.shape[0]):
+        v = x[p]
+        if not (v >= 0 and v < np.inf):  # NaN fails both
+            return False
+    return True
+
+
+# Serial twins (see :func:`nmf_numba._numba.serial_twin`): the same kernels for the compiled
+# small-problem loop and for inputs too small to pay for waking Numba's thread pool.
+hals_sweep_serial = serial_twin(hals_sweep)
+mu_apply_serial = serial_twin(mu_apply)
+mu_ratio_serial = serial_twin(mu_ratio)
+beta_terms_serial = serial_twin(beta_terms)
+residual_sq_serial = serial_twin(residual_sq)
+pow_rows_serial = serial_twin(pow_rows)
+sum_sq_serial = serial_twin(sum_sq)

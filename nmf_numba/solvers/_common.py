@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
+from numba import njit
 
+from .._numba import SERIAL
 from ..losses import EPSILON, projected_sq
 
 
@@ -80,6 +82,9 @@ class Solver:
     mu_first
         Whether ``accelerate=True`` starts with over-relaxed MU until its progress slows,
         then runs this solver from there (:class:`nmf_numba._engine.MuFirstRun`).
+    compiled
+        Whether small problems run it in the compiled loop (:mod:`nmf_numba._compiled`, which
+        holds its half-step) instead of the Python loop.
     dask_betas
         ``dask_betas(β)``: the β for which the Dask path runs it (β ≠ 2 on Dask: the MU
         numerator and denominator are reduced, so only "mu").
@@ -103,6 +108,7 @@ class Solver:
     mu_first: bool = False
     from_products: Optional[Callable] = None
     dask_betas: Callable = field(default=_never)
+    compiled: bool = False
 
 
 class Graph(NamedTuple):
@@ -156,8 +162,7 @@ class Penalty(NamedTuple):
         total = 0.0 if self.graph is None else self.graph.value(A)
         if not (self.l1 or self.l2):
             return total
-        A64 = A.astype(np.float64, copy=False)
-        return total + float(self.l1 * A64.sum() + 0.5 * self.l2 * np.vdot(A64, A64))
+        return total + elastic_net_value(A, float(self.l1), float(self.l2))
 
     def least_squares(self, XB, G):
         """``(X B − l1, BᵀB + l2·I)``: the linear term and Hessian of the penalised subproblem."""
@@ -178,6 +183,22 @@ class Penalty(NamedTuple):
 
 
 NO_PENALTY = Penalty()
+
+
+@njit(**SERIAL)
+def elastic_net_value(A, l1, l2):
+    """``l1·Σ A + ½·l2·‖A‖²_F`` in float64 (``A ≥ 0``): :meth:`Penalty.value` without the
+    graph, shared with the compiled small-problem loop."""
+    if l1 == 0.0 and l2 == 0.0:
+        return 0.0
+    total = 0.0
+    sq = 0.0
+    for i in range(A.shape[0]):
+        for r in range(A.shape[1]):
+            a = np.float64(A[i, r])
+            total += a
+            sq += a * a
+    return l1 * total + 0.5 * l2 * sq
 
 
 def scaled_penalties(shape, alpha_W, alpha_H, l1_ratio, graph=None):

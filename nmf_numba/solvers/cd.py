@@ -51,4 +51,5 @@ SOLVER = Solver(
     from_products=_from_products,
     dask_betas=frobenius_only,
     extrapolate=True,
+    compiled=True,
 )

@@ -156,4 +156,5 @@ SOLVER = Solver(
     from_products=_from_products,
     dask_betas=every_beta,
     relax_betas=one_to_two,
+    compiled=True,
 )

@@ -1,0 +1,337 @@
+"""The compiled loop for small problems: a whole fit of ``cd``, ``hals`` or ``mu`` in one
+Numba-compiled function, without a Python step per half-step.
+
+On a 100×50 matrix one iteration of the kernels takes a few microseconds and the Python around
+them (the solver's half-step objects, the operator, the loop's bookkeeping) ten times that, so
+below :data:`nmf_numba._threads.settings.small_problem` stored entries the iterations run here:
+
+* the half-steps are the same kernels as the Python loop's (their serial twins,
+  :func:`nmf_numba._numba.serial_twin`: the same arithmetic in the same order) and the same
+  BLAS products, so the iterates agree with the Python loop's to rounding;
+* the objective comes from the same compiled functions (:func:`nmf_numba.losses.
+  frobenius_from_parts`, :func:`~nmf_numba.losses.divergence_from_terms`,
+  :func:`nmf_numba.solvers._common.elastic_net_value`) and the ``tol`` rules are the loop's own
+  (:func:`nmf_numba._loop.tol_reached`), so it stops at the same iteration;
+* the loop of :func:`run` calls :func:`iterate` for a chunk of iterations and does the rest in
+  Python between chunks: the history (the objective checks come back as a trace; their times
+  are interpolated over the chunk), the callback (a chunk ends at every check when there is
+  one) and the time limit (chunks of about a millisecond when there is one).
+
+It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
+"hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
+"objective" and "sklearn" stopping rules.  Graphs, missing values, nsNMF, ``shuffle`` and
+``stop="pgrad"`` take the Python loop (:func:`supports`).
+
+Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array
+itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``.
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from ._loop import IterationInfo, Outcome, _record, _record_many, check_finite, tol_reached
+from ._numba import SERIAL
+from ._threads import settings as thread_settings
+from .kernels import csr as csr_k
+from .kernels import dense as dense_k
+from .losses import EPSILON, divergence_from_terms, frobenius_from_parts
+from .solvers._common import elastic_net_value
+from .solvers.hals import DELTA, max_sweeps
+from .solvers.mu import _TINY, gamma
+
+__all__ = ["supports", "run", "iterate", "operators"]
+
+CD, HALS, MU = 0, 1, 2
+SOLVER_CODES = {"cd": CD, "hals": HALS, "mu": MU}
+"""The solvers the compiled loop runs (their records say ``compiled``)."""
+
+_SKLEARN = 2  # STOP_CODES["sklearn"]
+_CHUNK_SECONDS = 1e-3  # with a time limit, chunks of about this long
+
+_hals_sweep = dense_k.hals_sweep_serial
+_mu_apply = dense_k.mu_apply_serial
+_mu_ratio = dense_k.mu_ratio_serial
+_dense_beta_terms = dense_k.beta_terms_serial
+_pow_rows = dense_k.pow_rows_serial
+_spmm = csr_k.spmm_serial
+_mu_ratio_times = csr_k.mu_ratio_times_serial
+_csr_beta_terms = csr_k.beta_terms_serial
+
+
+def supports(fit):
+    """Whether the validated ``fit`` runs in the compiled loop."""
+    data = fit.data
+    m, n = data.shape
+    return (fit.solver.compiled and fit.solver.name in SOLVER_CODES
+            and data.X_op.n_stored < thread_settings.small_problem
+            and not fit.accelerate and fit.S is None and not fit.shuffle
+            and fit.stop != "pgrad" and fit.penalty_W.graph is None
+            and not data.X_op.observed_only
+            # CSR with β ∉ {1, 2}: the MU denominator forms the whole model A Bᵀ
+            and (not data.sparse or fit.beta in (1.0, 2.0) or m * n < thread_settings.small_problem))
+
+
+def operators(data):
+    """The compiled loop's operators of ``X`` and ``Xᵀ`` (see the module's docstring)."""
+    def as_op(op):
+        if op.observed_only:
+            raise ValueError("the compiled loop takes complete data only")
+        if not hasattr(op, "args"):
+            return op.X
+        return op.args + (np.int64(op.shape[1]),)
+
+    return as_op(data.X_op), as_op(data.Xt_op)
+
+
+# ---------------------------------------------------------------- operators, by data type
+
+def _times(op, B):
+    """``X B``."""
+
+
+def _mu_products(op, A, B, beta, eps):
+    """``(num, den)`` of the β ≠ 2 MU step on A (as ``op.mu_products``)."""
+
+
+def _beta_sums(op, A, B, beta, eps):
+    """``(s1, s2, s3)`` of ``D_β(X | A Bᵀ)`` (as ``op.beta_terms``), and the entries counted."""
+
+
+def _is_dense(op):
+    return isinstance(op, types.Array)
+
+
+@overload(_times)
+def _times_impl(op, B):
+    if _is_dense(op):
+        return lambda op, B: np.dot(op, B)
+
+    def csr(op, B):
+        data, indices, indptr, _ = op
+        out = np.empty((indptr.shape[0] - 1, B.shape[1]), B.dtype)
+        _spmm(data, indices, indptr, B, out)
+        return out
+
+    return csr
+
+
+@njit(**SERIAL)
+def _repeat_colsum(B, n_rows):
+    """``den`` of the KL step: B's column sums on every row."""
+    colsum = B.sum(axis=0)
+    den = np.empty((n_rows, B.shape[1]), B.dtype)
+    for i in range(n_rows):
+        den[i, :] = colsum
+    return den
+
+
+@overload(_mu_products)
+def _mu_products_impl(op, A, B, beta, eps):
+    if _is_dense(op):
+        def dense(op, A, B, beta, eps):
+            dt = A.dtype.type
+            P = np.dot(A, B.T)
+            need_den = beta != 1.0
+            D = np.empty_like(P) if need_den else np.empty((0, 0), P.dtype)
+            _mu_ratio(op, P, D, dt(beta), dt(eps), need_den)
+            num = np.dot(P, B)
+            den = np.dot(D, B) if need_den else _repeat_colsum(B, A.shape[0])
+            return num, den
+
+        return dense
+
+    def csr(op, A, B, beta, eps):
+        data, indices, indptr, _ = op
+        dt = A.dtype.type
+        num = np.empty_like(A)
+        _mu_ratio_times(data, indices, indptr, A, B, dt(beta), dt(eps), num)
+        if beta == 1.0:
+            return num, _repeat_colsum(B, A.shape[0])
+        P = np.dot(A, B.T)  # small problems only (supports): the whole model at once
+        _pow_rows(P, dt(beta - 1.0), dt(eps), beta < 1.0)
+        return num, np.dot(P, B)
+
+    return csr
+
+
+@overload(_beta_sums)
+def _beta_sums_impl(op, A, B, beta, eps):
+    if _is_dense(op):
+        def dense(op, A, B, beta, eps):
+            sums = _dense_beta_terms(op, np.dot(A, B.T), beta, eps).sum(axis=0)
+            return sums[0], sums[1], sums[2], op.shape[0] * op.shape[1]
+
+        return dense
+
+    def csr(op, A, B, beta, eps):
+        data, indices, indptr, n_cols = op
+        sums = _csr_beta_terms(data, indices, indptr, A, B, beta, eps).sum(axis=0)
+        if beta == 1.0:
+            s3 = np.dot(A.astype(np.float64).sum(axis=0), B.astype(np.float64).sum(axis=0))
+        elif beta == 0.0:
+            s3 = 0.0
+        else:
+            s3 = (np.dot(A, B.T).astype(np.float64) ** beta).sum()
+        return sums[0], sums[1], s3, (indptr.shape[0] - 1) * n_cols
+
+    return csr
+
+
+# ---------------------------------------------------------------- the half-step and the loop
+
+@njit(**SERIAL)
+def _add_penalty(den, A, l1, l2):
+    """``den + l1 + l2·A`` in place (as :meth:`nmf_numba.solvers.Penalty.add_to_denominator`)."""
+    dt = A.dtype.type
+    if l1 != 0.0:
+        den += dt(l1)
+    if l2 != 0.0:
+        den += dt(l2) * A
+
+
+@njit(**SERIAL)
+def _half_step(op, A, B, solver, beta, gamma_, l1, l2, n_sweeps, delta_sq, zero_below):
+    """One half-step on ``A`` (in place) for ``X_op ≈ A Bᵀ``: the solver's own
+    (``cd``/``hals``: :class:`nmf_numba._data.SharedGram`'s sweeps; ``mu``:
+    :func:`nmf_numba.solvers.mu.update`).  Returns ``(violation, X B, BᵀB)``: scikit-learn's
+    violation of the first sweep (``cd``/``hals``, else NaN) and, for β = 2, the products
+    without the penalty (the objective's parts; empty otherwise)."""
+    dt = A.dtype.type
+    if beta == 2.0:
+        XB = _times(op, B)
+        G = np.dot(B.T, B)
+        if solver == MU:
+            den = np.dot(A, G)
+            _add_penalty(den, A, l1, l2)
+            _mu_apply(A, XB, den, dt(gamma_), dt(EPSILON), dt(zero_below))
+            return np.nan, XB, G
+        XB_l1 = XB - dt(l1) if l1 != 0.0 else XB
+        G_l2 = G
+        if l2 != 0.0:
+            G_l2 = G.copy()
+            for t in range(G.shape[0]):
+                G_l2[t, t] += dt(l2)
+        sums = _hals_sweep(A, G_l2, XB_l1)
+        first = sums[:, 0].sum()
+        done = 1
+        while done < n_sweeps and first != 0.0:
+            change = _hals_sweep(A, G_l2, XB_l1)[:, 0].sum()
+            done += 1
+            if change <= delta_sq * first:
+                break
+        return sums[:, 1].sum(), XB, G
+    num, den = _mu_products(op, A, B, beta, EPSILON)
+    _add_penalty(den, A, l1, l2)
+    _mu_apply(A, num, den, dt(gamma_), dt(EPSILON), dt(zero_below))
+    empty = np.empty((0, 0), A.dtype)
+    return np.nan, empty, empty
+
+
+@njit(**SERIAL)
+def iterate(op, op_t, W, Ht, fixed, state, trace, n_done, n_until, pause):
+    """Iterations ``n_done + 1 .. n_until`` of a fit (``W``, ``Ht`` in place), stopping early
+    when the ``tol`` rule is met, the objective is not finite, or (``pause``) after the first
+    objective check.
+
+    ``fixed`` holds what does not change during the fit: ``(solver, β, γ, l1_W, l2_W, l1_H,
+    l2_H, sweeps_W, sweeps_H, δ², zero_below, ‖X‖², stop, tol, every, max_iter)``; ``state``
+    is the ``tol`` rule's (:func:`nmf_numba._loop.tol_state`).  Each objective check writes
+    ``(iteration, objective, data term)`` to a row of ``trace``.  Returns ``(iterations done,
+    checks written, whether the tol rule was met)``."""
+    (solver, beta, gamma_, l1_W, l2_W, l1_H, l2_H, sweeps_W, sweeps_H, delta_sq, zero_below,
+     sq_norm, stop, tol, every, max_iter) = fixed
+    n_iter, n_checks, converged = n_done, 0, False
+    while n_iter < n_until:
+        v_W, _, _ = _half_step(op, W, Ht, solver, beta, gamma_, l1_W, l2_W, sweeps_W,
+                               delta_sq, zero_below)
+        v_H, XtW, WtW = _half_step(op_t, Ht, W, solver, beta, gamma_, l1_H, l2_H, sweeps_H,
+                                   delta_sq, zero_below)
+        n_iter += 1
+        violation = v_W + v_H if (stop == _SKLEARN and solver == CD) else np.nan
+        if not (n_iter % every == 0 or n_iter >= max_iter
+                or (not np.isnan(violation) and tol > 0)):
+            continue
+        if beta == 2.0:
+            data_term = 0.5 * frobenius_from_parts(sq_norm, Ht, XtW, WtW)
+        else:
+            s1, s2, s3, n_entries = _beta_sums(op, W, Ht, beta, EPSILON)
+            data_term = divergence_from_terms(s1, s2, s3, beta, n_entries)
+        f = data_term + elastic_net_value(W, l1_W, l2_W) + elastic_net_value(Ht, l1_H, l2_H)
+        trace[n_checks, 0] = n_iter
+        trace[n_checks, 1] = f
+        trace[n_checks, 2] = data_term
+        n_checks += 1
+        if not np.isfinite(f):
+            break
+        converged = tol_reached(stop, tol, n_iter, f, data_term, violation, np.nan, state)
+        if converged or pause:
+            break
+    return n_iter, n_checks, converged
+
+
+def _fixed(fit, W, Ht, rule, max_iter):
+    """:func:`iterate`'s ``fixed`` tuple for a validated fit."""
+    solver = SOLVER_CODES[fit.solver.name]
+    sweeps_W = sweeps_H = 1
+    if solver == HALS:
+        sweeps_W = max_sweeps(fit.data.X_op, W, Ht)
+        sweeps_H = max_sweeps(fit.data.Xt_op, Ht, W)
+    beta = float(fit.beta)
+    return (solver, beta, float(gamma(beta)), float(fit.penalty_W.l1), float(fit.penalty_W.l2),
+            float(fit.penalty_H.l1), float(fit.penalty_H.l2), int(sweeps_W), int(sweeps_H),
+            float(DELTA * DELTA) if solver == HALS else 0.0,
+            float(_TINY if beta <= 1 else 0.0), float(fit.data.sq_norm), int(rule.code),
+            float(rule.tol), int(rule.every), int(max_iter))
+
+
+def run(fit, W, Ht, rule, max_iter, progress):
+    """Iterate a validated fit in compiled chunks (``W``, ``Ht`` in place); returns the loop's
+    :class:`nmf_numba._loop.Outcome`, as :func:`nmf_numba._loop.run` does for an engine."""
+    data = fit.data
+    data_init, f_init = fit.terms(W, Ht)
+    f_init = check_finite(f_init, 0, data)
+    history = {"iteration": [], "time": [], "objective": []}
+    _record(history, progress, 0, rule.elapsed(), f_init)
+    n_iter, reason = 0, None
+    if rule.start(f_init, data_init, None):
+        reason = "tol"  # nothing to improve
+    op, op_t = operators(data)
+    fixed = _fixed(fit, W, Ht, rule, max_iter)
+    pause = rule.callback is not None
+    chunk = max_iter if rule.time_limit is None else 1
+    while reason is None and n_iter < max_iter:
+        n_before, n_until = n_iter, min(max_iter, n_iter + chunk)
+        trace = np.empty((n_until - n_iter, 3))
+        t_before = rule.elapsed()
+        n_done, n_checks, converged = iterate(op, op_t, W, Ht, fixed, rule.state, trace,
+                                              n_iter, n_until, pause)
+        t_after = rule.elapsed()
+        progress.update(n_done - n_iter)
+        if n_checks:  # the trace stops at a non-finite objective: only the last can be
+            checks = trace[:n_checks]
+            check_finite(checks[-1, 1], int(checks[-1, 0]), data)
+            share = (checks[:, 0] - n_before) / (n_done - n_before)
+            _record_many(history, progress, checks[:, 0].astype(np.int64),
+                         t_before + (t_after - t_before) * share, checks[:, 1])
+        n_iter = n_done
+        out_of_time = rule.out_of_time()
+        checked = n_checks > 0 and trace[n_checks - 1, 0] == n_iter
+        if not checked and out_of_time:  # the Python loop checks an iteration out of time
+            data_term, f = fit.terms(W, Ht)
+            f = check_finite(f, n_iter, data)
+            _record(history, progress, n_iter, rule.elapsed(), f)
+            converged = tol_reached(rule.code, float(rule.tol), n_iter, float(f),
+                                    float(data_term), np.nan, np.nan, rule.state)
+            checked = True
+        if checked:
+            f = history["objective"][-1]
+            reason = rule.after_check(
+                converged, out_of_time,
+                lambda: IterationInfo(n_iter, history["time"][-1], f, W.copy(), Ht.T.copy()))
+        if rule.time_limit is not None:  # the next chunk: about _CHUNK_SECONDS
+            per_iteration = max(t_after - t_before, 1e-9) / max(n_done - n_before, 1)
+            chunk = int(min(max(1, _CHUNK_SECONDS / per_iteration), 2 * chunk + 1))
+    data_loss, loss = fit.terms(W, Ht)
+    data_loss = check_finite(data_loss, n_iter, data)
+    return Outcome(n_iter, reason or "max_iter", history, data_loss, loss)
