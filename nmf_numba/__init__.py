@@ -11,6 +11,7 @@ from . import metrics
 from .clustering import ConsensusResult, consensus
 from .neighbors import knn_graph
 from .init import initialize
+from .many import NMFManyResult, nmf_many
 from .nmf import IterationInfo, NMFResult, nmf, transform
 from .selection import RankSelection, select_rank
 
@@ -19,6 +20,8 @@ __version__ = "0.1.0"
 __all__ = [
     "nmf",
     "transform",
+    "nmf_many",
+    "NMFManyResult",
     "NMFResult",
     "IterationInfo",
     "initialize",

@@ -15,7 +15,8 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 * the loop of :func:`run` calls :func:`iterate` for a chunk of iterations and does the rest in
   Python between chunks: the history (the objective checks come back as a trace; their times
   are interpolated over the chunk), the callback (a chunk ends at every check when there is
-  one) and the time limit (chunks of about a millisecond when there is one).
+  one), the time limit (chunks of about a millisecond when there is one) and Ctrl-C (chunks
+  of at most about 0.1 s otherwise: a signal is only handled once Python runs again).
 
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
@@ -26,12 +27,15 @@ Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is 
 itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``.
 """
 
+import numba
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import overload
+from numba.typed import List
 
 from ._loop import IterationInfo, Outcome, _record, _record_many, check_finite, tol_reached
-from ._numba import SERIAL
+from ._numba import CACHE, SERIAL
+from ._threads import serial_blas
 from ._threads import settings as thread_settings
 from .kernels import csr as csr_k
 from .kernels import dense as dense_k
@@ -40,14 +44,28 @@ from .solvers._common import elastic_net_value
 from .solvers.hals import DELTA, max_sweeps
 from .solvers.mu import _TINY, gamma
 
-__all__ = ["supports", "run", "iterate", "operators"]
+__all__ = ["supports", "batchable", "run", "run_many", "iterate", "operators"]
 
 CD, HALS, MU = 0, 1, 2
 SOLVER_CODES = {"cd": CD, "hals": HALS, "mu": MU}
 """The solvers the compiled loop runs (their records say ``compiled``)."""
 
 _SKLEARN = 2  # STOP_CODES["sklearn"]
-_CHUNK_SECONDS = 1e-3  # with a time limit, chunks of about this long
+CHUNK_SECONDS = 0.1        # a chunk's length, so that Ctrl-C is handled promptly
+ROUND_SECONDS = 0.5        # nmf_many's rounds (each pays a Python pass over the problems)
+TIME_LIMIT_CHUNK = 1e-3    # with a time limit: how far the limit may be overshot
+
+
+def _chunk(fit, seconds, measured=None):
+    """Iterations for about ``seconds``: from the last chunk's ``(seconds, iterations)``
+    when given, else from the problem's size (a generous guess: 1 ns per multiply-add of
+    the products ``X B`` and ``Xᵀ W``, 2 µs fixed)."""
+    if measured is not None:
+        elapsed, done = measured
+        per_iteration = max(elapsed, 1e-9) / max(done, 1)
+    else:
+        per_iteration = 2e-6 + 2e-9 * fit.data.X_op.n_stored * fit.k
+    return max(1, int(seconds / per_iteration))
 
 _hals_sweep = dense_k.hals_sweep_serial
 _mu_apply = dense_k.mu_apply_serial
@@ -69,7 +87,8 @@ def supports(fit):
             and fit.stop != "pgrad" and fit.penalty_W.graph is None
             and not data.X_op.observed_only
             # CSR with β ∉ {1, 2}: the MU denominator forms the whole model A Bᵀ
-            and (not data.sparse or fit.beta in (1.0, 2.0) or m * n < thread_settings.small_problem))
+            and (not data.sparse or fit.beta in (1.0, 2.0)
+                 or m * n < thread_settings.small_problem))
 
 
 def operators(data):
@@ -285,36 +304,62 @@ def _fixed(fit, W, Ht, rule, max_iter):
             float(rule.tol), int(rule.every), int(max_iter))
 
 
+def _begin(fit, W, Ht, rule, progress):
+    """The start of a run: its history (the objective at the start) and whether there is
+    nothing to improve."""
+    data_init, f_init = fit.terms(W, Ht)
+    f_init = check_finite(f_init, 0, fit.data)
+    history = {"iteration": [], "time": [], "objective": []}
+    _record(history, progress, 0, rule.elapsed(), f_init)
+    return history, rule.start(f_init, data_init, None)
+
+
+def _record_trace(history, progress, trace, n_checks, n_before, n_done, t_before, t_after,
+                  data):
+    """The objective checks of a chunk into the history, their times interpolated over the
+    chunk's (the trace stops at a non-finite objective: only the last can be one)."""
+    if not n_checks:
+        return
+    checks = trace[:n_checks]
+    check_finite(checks[-1, 1], int(checks[-1, 0]), data)
+    share = (checks[:, 0] - n_before) / max(n_done - n_before, 1)
+    _record_many(history, progress, checks[:, 0].astype(np.int64),
+                 t_before + (t_after - t_before) * share, checks[:, 1])
+
+
+def _end(fit, W, Ht, n_iter, reason, history):
+    """The loop's :class:`~nmf_numba._loop.Outcome`, its losses evaluated at the factors."""
+    data_loss, loss = fit.terms(W, Ht)
+    data_loss = check_finite(data_loss, n_iter, fit.data)
+    return Outcome(n_iter, reason or "max_iter", history, data_loss, loss)
+
+
+def _trace_rows(rule, max_iter):
+    """Rows enough for the objective checks of ``max_iter`` iterations."""
+    return max_iter if rule.every == 1 else max_iter // rule.every + 1
+
+
 def run(fit, W, Ht, rule, max_iter, progress):
     """Iterate a validated fit in compiled chunks (``W``, ``Ht`` in place); returns the loop's
     :class:`nmf_numba._loop.Outcome`, as :func:`nmf_numba._loop.run` does for an engine."""
     data = fit.data
-    data_init, f_init = fit.terms(W, Ht)
-    f_init = check_finite(f_init, 0, data)
-    history = {"iteration": [], "time": [], "objective": []}
-    _record(history, progress, 0, rule.elapsed(), f_init)
-    n_iter, reason = 0, None
-    if rule.start(f_init, data_init, None):
-        reason = "tol"  # nothing to improve
+    history, done = _begin(fit, W, Ht, rule, progress)
+    n_iter, reason = 0, "tol" if done else None  # "tol": nothing to improve
     op, op_t = operators(data)
     fixed = _fixed(fit, W, Ht, rule, max_iter)
     pause = rule.callback is not None
-    chunk = max_iter if rule.time_limit is None else 1
+    seconds = CHUNK_SECONDS if rule.time_limit is None else TIME_LIMIT_CHUNK
+    chunk = _chunk(fit, seconds)
     while reason is None and n_iter < max_iter:
         n_before, n_until = n_iter, min(max_iter, n_iter + chunk)
-        trace = np.empty((n_until - n_iter, 3))
+        trace = np.empty((min(n_until - n_iter, _trace_rows(rule, max_iter)), 3))
         t_before = rule.elapsed()
-        n_done, n_checks, converged = iterate(op, op_t, W, Ht, fixed, rule.state, trace,
-                                              n_iter, n_until, pause)
+        n_iter, n_checks, converged = iterate(op, op_t, W, Ht, fixed, rule.state, trace,
+                                              n_before, n_until, pause)
         t_after = rule.elapsed()
-        progress.update(n_done - n_iter)
-        if n_checks:  # the trace stops at a non-finite objective: only the last can be
-            checks = trace[:n_checks]
-            check_finite(checks[-1, 1], int(checks[-1, 0]), data)
-            share = (checks[:, 0] - n_before) / (n_done - n_before)
-            _record_many(history, progress, checks[:, 0].astype(np.int64),
-                         t_before + (t_after - t_before) * share, checks[:, 1])
-        n_iter = n_done
+        progress.update(n_iter - n_before)
+        _record_trace(history, progress, trace, n_checks, n_before, n_iter, t_before, t_after,
+                      data)
         out_of_time = rule.out_of_time()
         checked = n_checks > 0 and trace[n_checks - 1, 0] == n_iter
         if not checked and out_of_time:  # the Python loop checks an iteration out of time
@@ -325,13 +370,94 @@ def run(fit, W, Ht, rule, max_iter, progress):
                                     float(data_term), np.nan, np.nan, rule.state)
             checked = True
         if checked:
-            f = history["objective"][-1]
+            f, elapsed, at = history["objective"][-1], history["time"][-1], n_iter
             reason = rule.after_check(
                 converged, out_of_time,
-                lambda: IterationInfo(n_iter, history["time"][-1], f, W.copy(), Ht.T.copy()))
-        if rule.time_limit is not None:  # the next chunk: about _CHUNK_SECONDS
-            per_iteration = max(t_after - t_before, 1e-9) / max(n_done - n_before, 1)
-            chunk = int(min(max(1, _CHUNK_SECONDS / per_iteration), 2 * chunk + 1))
-    data_loss, loss = fit.terms(W, Ht)
-    data_loss = check_finite(data_loss, n_iter, data)
-    return Outcome(n_iter, reason or "max_iter", history, data_loss, loss)
+                lambda: IterationInfo(at, elapsed, f, W.copy(), Ht.T.copy()))
+        chunk = min(_chunk(fit, seconds, (t_after - t_before, n_iter - n_before)),
+                    2 * chunk + 1)
+    return _end(fit, W, Ht, n_iter, reason, history)
+
+
+def batchable(fit):
+    """Whether a fit can run in :func:`run_many`: the compiled loop without a callback, a
+    time limit or a progress bar, and one run (no restarts)."""
+    return (supports(fit) and fit.callback is None and fit.time_limit is None
+            and not fit.verbose and fit.n_init == 1)
+
+
+@njit(parallel=True, nogil=True, cache=CACHE)
+def _iterate_many(ops, ops_t, Ws, Hts, fixeds, states, traces, n_done, n_until, out):
+    """:func:`iterate` for each problem, iterations ``n_done[i] + 1 .. n_until[i]``, the
+    problems side by side over Numba's threads (each on one thread, so its arithmetic is the
+    single call's); ``out[i]`` receives ``(iterations done, checks written, tol met)``."""
+    for p in prange(len(ops)):
+        i = np.int64(p)  # typed lists take signed indices
+        n_iter, n_checks, converged = iterate(ops[i], ops_t[i], Ws[i], Hts[i], fixeds[i],
+                                              states[i], traces[i], n_done[i], n_until[i],
+                                              False)
+        out[i, 0] = n_iter
+        out[i, 1] = n_checks
+        out[i, 2] = converged
+
+
+def run_many(fits, Ws, Hts, rules):
+    """Run validated fits (each :func:`batchable`, ``Ws[i]``/``Hts[i]`` in place) side by
+    side; returns their :class:`~nmf_numba._loop.Outcome` s, each equal to what :func:`run`
+    returns for that fit alone (the same iterations: chunks do not change them).  The fits
+    go in rounds of about :data:`ROUND_SECONDS` (Ctrl-C is handled between rounds); the
+    history's times are the rounds' times spread over their iterations."""
+    from ._loop import _NoProgress
+
+    progress = _NoProgress()
+    histories, outcomes, groups = [], [None] * len(fits), {}
+    for i, (fit, W, Ht, rule) in enumerate(zip(fits, Ws, Hts, rules)):
+        history, done = _begin(fit, W, Ht, rule, progress)
+        histories.append(history)
+        if done:  # nothing to improve
+            outcomes[i] = _end(fit, W, Ht, 0, "tol", history)
+        else:  # one compiled call per kind of data: dense/CSR, dtype, index dtype
+            X = fit.data.X_op.X
+            groups.setdefault((fit.data.sparse, X.dtype,
+                               X.indices.dtype if fit.data.sparse else None), []).append(i)
+    for members in groups.values():
+        _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress)
+    return outcomes
+
+
+def _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress):
+    """The fits ``members`` (of one kind of data) in rounds until each has stopped."""
+    ops, ops_t = (List(ops) for ops in zip(*(operators(fits[i].data) for i in members)))
+    max_iter = np.array([fits[i].max_iter for i in members], dtype=np.int64)
+    lists = [List(values) for values in (
+        [Ws[i] for i in members], [Hts[i] for i in members],
+        [_fixed(fits[i], Ws[i], Hts[i], rules[i], fits[i].max_iter) for i in members],
+        [rules[i].state for i in members])]
+    n_done = np.zeros(len(members), dtype=np.int64)
+    stopped = np.zeros(len(members), dtype=bool)
+    # a round's iterations: about ROUND_SECONDS for the threads' share of the largest problem
+    threads = numba.get_num_threads()
+    chunk = max(1, min(_chunk(fits[i], ROUND_SECONDS) for i in members) * threads
+                // max(1, len(members)))
+    while not stopped.all():
+        n_until = np.where(stopped, n_done, np.minimum(max_iter, n_done + chunk))
+        traces = List([np.empty((max(int(n_until[row] - n_done[row]), 1), 3))
+                       for row in range(len(members))])
+        out = np.zeros((len(members), 3), dtype=np.int64)
+        t_before = rules[members[0]].elapsed()
+        with serial_blas(), numba.parallel_chunksize(1):
+            _iterate_many(ops, ops_t, *lists, traces, n_done, n_until, out)
+        t_after = rules[members[0]].elapsed()
+        for row, i in enumerate(members):
+            if stopped[row]:
+                continue
+            n_iter, n_checks, converged = (int(v) for v in out[row])
+            _record_trace(histories[i], progress, traces[row], n_checks, int(n_done[row]),
+                          n_iter, t_before, t_after, fits[i].data)
+            n_done[row] = n_iter
+            if converged or n_iter >= max_iter[row]:
+                stopped[row] = True
+                outcomes[i] = _end(fits[i], Ws[i], Hts[i], n_iter,
+                                   "tol" if converged else None, histories[i])
+        elapsed = max(t_after - t_before, 1e-9)
+        chunk = max(1, min(int(chunk * ROUND_SECONDS / elapsed), 2 * chunk + 1))

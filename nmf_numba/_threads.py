@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numba
 
-__all__ = ["settings", "fit_threads", "single_threaded", "numba_serial"]
+__all__ = ["settings", "fit_threads", "single_threaded", "numba_serial", "serial_blas"]
 
 
 @dataclass
@@ -42,7 +42,7 @@ _SERIAL_BLAS = {"fits": 0, "limiter": None}  # fits inside, and the limit they s
 
 
 @contextlib.contextmanager
-def _serial_blas():
+def serial_blas():
     """The BLAS on one thread while the block runs.  The limit is process-wide, and fits may
     overlap in several Python threads: the first fit to enter sets it, the last to leave
     restores what was there before the first (a per-fit restore would put back another fit's
@@ -78,7 +78,7 @@ def numba_serial():
 @contextlib.contextmanager
 def single_threaded():
     """Numba and the BLAS both on the calling thread."""
-    with _serial_blas(), numba_serial():
+    with serial_blas(), numba_serial():
         yield
 
 
@@ -88,4 +88,4 @@ def fit_threads(sparse, blas_bound, n_stored):
         return single_threaded()
     if not sparse and blas_bound:
         return numba_serial()
-    return _serial_blas()
+    return serial_blas()

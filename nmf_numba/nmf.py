@@ -13,7 +13,7 @@ from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
-from ._threads import fit_threads, numba_serial
+from ._threads import fit_threads, single_threaded
 from .distributed import is_dask_array
 from .init import _initialize, check_n_components
 from .losses import divergence, frobenius_from_parts
@@ -332,8 +332,9 @@ def _run_once(fit, W0, H0, seed, t_start):
     Ht = np.ascontiguousarray(H0.T, dtype=fit.data.dtype)
     rule = Stopping(fit.stop, fit.tol, fit.beta, fit.time_limit, fit.callback, t_start)
     data = fit.data
-    if _compiled.supports(fit):  # on the calling thread; the BLAS sizes its own small calls
-        with numba_serial(), progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
+    if _compiled.supports(fit):  # on the calling thread, Numba and the BLAS
+        with single_threaded(), \
+                progress_bar(fit.verbose, fit.max_iter, fit.solver.name) as progress:
             return (W, Ht), _compiled.run(fit, W, Ht, rule, fit.max_iter, progress)
     engine = engine_for(fit)(fit, W, Ht, as_rng(seed) if fit.shuffle else None)
     with fit_threads(data.sparse, fit.solver.blas_bound(fit.beta), data.X_op.n_stored), \
