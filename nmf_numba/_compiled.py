@@ -380,10 +380,10 @@ def run(fit, W, Ht, rule, max_iter, progress):
 
 
 def batchable(fit):
-    """Whether a fit can run in :func:`run_many`: the compiled loop without a callback, a
-    time limit or a progress bar, and one run (no restarts)."""
+    """Whether a fit's runs can go through :func:`run_many`: the compiled loop without a
+    callback, a time limit or a progress bar."""
     return (supports(fit) and fit.callback is None and fit.time_limit is None
-            and not fit.verbose and fit.n_init == 1)
+            and not fit.verbose)
 
 
 @njit(parallel=True, nogil=True, cache=CACHE)

@@ -22,7 +22,7 @@ import numpy as np
 from . import _validation
 from ._random import draw_seeds
 from ._sklearn import convergence_warning
-from .nmf import nmf
+from .many import nmf_many
 
 __all__ = ["consensus", "ConsensusResult", "labels"]
 
@@ -183,7 +183,8 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
 
     Runs ``nmf(X, n_components, init="random", random_state=seed_r, **nmf_kwargs)`` for
     r = 1 … n_runs, labels each sample by the largest entry of its row of W (:func:`labels`),
-    and averages the runs' connectivity matrices.
+    and averages the runs' connectivity matrices.  The runs go through :func:`nmf_numba.
+    nmf_many`: small fits run side by side on the cores, each the single call's bit for bit.
 
     Parameters
     ----------
@@ -244,27 +245,22 @@ def consensus(X, n_components, n_runs=30, *, random_state=None, max_samples=2000
         )
 
     seeds = draw_seeds(random_state, n_runs)
-    run_labels = np.empty((n_runs, m), dtype=np.int64)
-    losses = np.empty(n_runs)
-    not_converged = []
-    for r in range(n_runs):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = nmf(X, n_components, init="random", random_state=int(seeds[r]), **nmf_kwargs)
-        for w in caught:
-            if issubclass(w.category, convergence_warning()):
-                not_converged.append(str(w.message))
-            else:  # pass through, under the caller's filters
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-        run_labels[r] = labels(res.W)
-        losses[r] = res.loss
-    if not_converged:
-        warnings.warn(
-            f"{len(not_converged)} of {n_runs} NMF runs did not converge. First: "
-            f"{not_converged[0]}",
-            convergence_warning(),
-            stacklevel=2,
-        )
+    with warnings.catch_warnings(record=True) as caught:  # the runs side by side (nmf_many)
+        warnings.simplefilter("always")
+        runs = nmf_many([X] * n_runs, n_components, init="random",
+                        random_state=[int(seed) for seed in seeds], **nmf_kwargs)
+    summary = None
+    for w in caught:
+        if issubclass(w.category, convergence_warning()):
+            summary = str(w.message)
+        else:  # pass through, under the caller's filters
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    run_labels = np.array([labels(res.W) for res in runs.results], dtype=np.int64)
+    losses = np.asarray(runs.loss, dtype=np.float64)
+    if summary is not None:
+        not_converged = int(np.sum([res.stop_reason == "max_iter" for res in runs.results]))
+        warnings.warn(f"{not_converged} of {n_runs} NMF runs did not converge: {summary}",
+                      convergence_warning(), stacklevel=2)
 
     C = _consensus_matrix(run_labels)
     cophenetic, dispersion, consensus_labels = _summarise(C, n_components)

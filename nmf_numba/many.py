@@ -156,7 +156,7 @@ def nmf_many(Xs, n_components=None, **options):
                 fit = _validate(X, n_components, **mine)
             else:
                 raise ValueError(f"problem {i} has shape {np.shape(X)}: each must be 2-D.")
-            if not _compiled.batchable(fit):
+            if fit.n_init > 1 or not _compiled.batchable(fit):
                 results[i] = nmf(X, n_components, **mine)  # in order: shared draws as a loop
                 continue
             W0, H0 = _initialize(fit.init_data, fit.k, fit.init, fit.random_state)

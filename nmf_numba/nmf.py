@@ -309,19 +309,36 @@ def nmf(
         return dask_nmf(X, n_components, **options)
     t_start = time.perf_counter()
     fit = _validate(X, n_components, **options)                      # 1. validate
-    best, best_run, losses = None, 0, []
-    for init_r, seed_r in fit.restarts():
-        if losses and fit.time_limit is not None and time.perf_counter() - t_start >= fit.time_limit:
-            break  # the time limit covers every restart
-        W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)    # 2. initialise
-        factors, outcome = _run_once(fit, W0, H0, seed_r, t_start)    # 3. iterate
-        if best is None or outcome.loss < best[1].loss:  # the first of equal losses
-            best, best_run = (factors, outcome), len(losses)
-        losses.append(outcome.loss)
-    (W, Ht), outcome = best
+    if fit.n_init > 1 and _compiled.batchable(fit):  # restarts side by side, same fits
+        runs = _restarts_together(fit, t_start)
+    else:
+        runs = []
+        for init_r, seed_r in fit.restarts():
+            if runs and fit.time_limit is not None and (time.perf_counter() - t_start
+                                                        >= fit.time_limit):
+                break  # the time limit covers every restart
+            W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)  # 2. initialise
+            runs.append(_run_once(fit, W0, H0, seed_r, t_start))        # 3. iterate
+    losses = [outcome.loss for _, outcome in runs]
+    best_run = int(np.argmin(losses))  # the first of equal losses
+    (W, Ht), outcome = runs[best_run]
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate)
+
+
+def _restarts_together(fit, t_start):
+    """The ``n_init`` runs of a fit in the compiled loop, side by side
+    (:func:`nmf_numba._compiled.run_many`): ``[((W, Hᵀ), outcome), ...]``, each run what
+    :func:`_run_once` gives it."""
+    Ws, Hts, rules = [], [], []
+    for init_r, seed_r in fit.restarts():
+        W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
+        Ws.append(np.ascontiguousarray(W0, dtype=fit.data.dtype))
+        Hts.append(np.ascontiguousarray(H0.T, dtype=fit.data.dtype))
+        rules.append(Stopping(fit.stop, fit.tol, fit.beta, None, None, t_start))
+    outcomes = _compiled.run_many([fit] * len(Ws), Ws, Hts, rules)
+    return list(zip(zip(Ws, Hts), outcomes))
 
 
 def _run_once(fit, W0, H0, seed, t_start):

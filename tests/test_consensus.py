@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 
 import nmf_numba.clustering as consensus_mod
-from nmf_numba import nmf
+from nmf_numba import nmf, nmf_many
 from nmf_numba.clustering import ConsensusResult, consensus, labels
 
 from .conftest import make_data
@@ -304,11 +304,12 @@ def test_convergence_warnings_summarised_once():
 
 
 def test_other_warnings_pass_through(monkeypatch):
-    def fake_nmf(X, k, **kw):
+    def fake_nmf_many(Xs, k, **kw):
         warnings.warn("something else", UserWarning)
-        return nmf(X, k, max_iter=2, tol=0.0, init=kw["init"], random_state=kw["random_state"])
+        return nmf_many(Xs, k, max_iter=2, tol=0.0, init=kw["init"],
+                        random_state=kw["random_state"])
 
-    monkeypatch.setattr(consensus_mod, "nmf", fake_nmf)
+    monkeypatch.setattr(consensus_mod, "nmf_many", fake_nmf_many)
     X, _ = planted_clusters(m=10, n=8, k=2, seed=6)
     with pytest.warns(UserWarning, match="something else"):
         consensus(X, 2, n_runs=2, random_state=0)
@@ -318,7 +319,7 @@ def test_max_samples_refusal(monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("nmf was called before the size check")
 
-    monkeypatch.setattr(consensus_mod, "nmf", must_not_run)
+    monkeypatch.setattr(consensus_mod, "nmf_many", must_not_run)
     X = make_data(30, 5, positive=True)
     with pytest.raises(ValueError) as info:
         consensus(X, 2, n_runs=2, max_samples=29)

@@ -91,7 +91,7 @@ def test_fits_the_batch_cannot_run_are_single_calls_in_order(batched):
     rng_many, rng_loop = np.random.default_rng(11), np.random.default_rng(11)
     kw = dict(solver="cd", n_init=2, init="random", max_iter=30)
     many = nn.nmf_many(S, 2, random_state=rng_many, **kw)
-    assert batched == []
+    assert batched == [2, 2, 2]  # each problem a single call, its two restarts side by side
     for X, result in zip(S, many.results):
         _same(result, nn.nmf(X, 2, random_state=rng_loop, **kw))
 
@@ -181,3 +181,28 @@ def test_rounds_do_not_change_the_fits(monkeypatch, batched):
     assert len(batched) > 10
     for result, single in zip(many.results, singles):
         _same(result, single)
+
+
+@pytest.mark.parametrize("kw", [dict(init="random"), dict(init="nndsvda", solver="mu"),
+                                dict(solver="mu", beta_loss=1.0, accelerate=False)])
+def test_restarts_run_side_by_side_and_give_the_sequential_result(monkeypatch, batched, kw):
+    X = _stack(p=1)[0]
+    together = nn.nmf(X, 3, n_init=4, random_state=1, max_iter=40, **kw)
+    assert batched == [4]
+    monkeypatch.setattr(_compiled, "batchable", lambda fit: False)
+    one_by_one = nn.nmf(X, 3, n_init=4, random_state=1, max_iter=40, **kw)
+    assert batched == [4]
+    _same(together, one_by_one)
+    np.testing.assert_array_equal(together.run_losses, one_by_one.run_losses)
+    assert together.best_run == one_by_one.best_run
+
+
+def test_consensus_runs_its_replicates_side_by_side(monkeypatch, batched):
+    X = _stack(p=1, m=24, n=10)[0]
+    together = nn.consensus(X, 2, n_runs=6, random_state=0, max_iter=30)
+    assert batched == [6]
+    monkeypatch.setattr(_compiled, "batchable", lambda fit: False)
+    one_by_one = nn.consensus(X, 2, n_runs=6, random_state=0, max_iter=30)
+    np.testing.assert_array_equal(together.run_labels, one_by_one.run_labels)
+    np.testing.assert_array_equal(together.losses, one_by_one.losses)
+    np.testing.assert_array_equal(together.matrix, one_by_one.matrix)
