@@ -67,7 +67,7 @@ def _chunk(fit, seconds, measured=None):
         per_iteration = 2e-6 + 2e-9 * fit.data.X_op.n_stored * fit.k
     return max(1, int(seconds / per_iteration))
 
-_hals_sweep = dense_k.hals_sweep_serial
+_hals_sweep = dense_k.hals_sweep_columns
 _mu_apply = dense_k.mu_apply_serial
 _mu_ratio = dense_k.mu_ratio_serial
 _dense_beta_terms = dense_k.beta_terms_serial
@@ -231,15 +231,14 @@ def _half_step(op, A, B, solver, beta, gamma_, l1, l2, n_sweeps, delta_sq, zero_
             G_l2 = G.copy()
             for t in range(G.shape[0]):
                 G_l2[t, t] += dt(l2)
-        sums = _hals_sweep(A, G_l2, XB_l1)
-        first = sums[:, 0].sum()
+        first, violation = _hals_sweep(A, G_l2, XB_l1)
         done = 1
         while done < n_sweeps and first != 0.0:
-            change = _hals_sweep(A, G_l2, XB_l1)[:, 0].sum()
+            change = _hals_sweep(A, G_l2, XB_l1)[0]
             done += 1
             if change <= delta_sq * first:
                 break
-        return sums[:, 1].sum(), XB, G
+        return violation, XB, G
     num, den = _mu_products(op, A, B, beta, EPSILON)
     _add_penalty(den, A, l1, l2)
     _mu_apply(A, num, den, dt(gamma_), dt(EPSILON), dt(zero_below))

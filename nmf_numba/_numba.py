@@ -35,7 +35,7 @@ import types
 
 from numba import njit
 
-__all__ = ["PARALLEL", "PARALLEL_SUMS", "SERIAL", "CACHE", "serial_twin"]
+__all__ = ["PARALLEL", "PARALLEL_SUMS", "SERIAL", "SERIAL_SUMS", "CACHE", "serial_twin"]
 
 
 def _probe():
@@ -72,6 +72,7 @@ CACHE = _cache_wanted_and_possible()
 SERIAL = dict(nogil=True, cache=CACHE, fastmath={"contract", "nsz"})
 PARALLEL = dict(SERIAL, parallel=True)
 PARALLEL_SUMS = dict(PARALLEL, fastmath={"contract", "nsz", "reassoc"})
+SERIAL_SUMS = dict(SERIAL, fastmath={"contract", "nsz", "reassoc"})
 
 
 def serial_twin(kernel):

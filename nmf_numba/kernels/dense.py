@@ -13,7 +13,7 @@ Conventions shared by every kernel here:
 import numpy as np
 from numba import njit, prange
 
-from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL, serial_twin
+from .._numba import PARALLEL, PARALLEL_SUMS, SERIAL, SERIAL_SUMS, serial_twin
 from ._newton import newton_row
 from ._scalar import divergence_terms, half_integer_power, power
 
@@ -105,6 +105,39 @@ def hals_sweeps(A, G, XB, max_sweeps, delta_sq):
         if change <= delta_sq * first:
             break
     return first_sums
+
+
+@njit(**SERIAL_SUMS)
+def hals_sweep_columns(A, G, XB):
+    """The sweep of :func:`hals_sweep` on the calling thread, in scikit-learn's order (column
+    by column, each coordinate's gradient ``A[i] G[:, t] − XB[i, t]`` formed afresh), for the
+    compiled small-problem loop: on small problems this is 3-6× faster than the row-block
+    kernel run serially (the README's performance section).  The same iterates up to
+    rounding.  Returns ``(‖A_new − A_old‖²_F, violation)`` in float64, as :func:`hals_sweep`'s
+    column sums."""
+    n_rows, k = A.shape
+    zero = A.dtype.type(0)
+    one = A.dtype.type(1)
+    tiny = np.finfo(A.dtype).tiny
+    moved = 0.0
+    violation = 0.0
+    for t in range(k):
+        h = one / G[t, t] if G[t, t] >= tiny else zero  # 0: the coordinate cannot move
+        for i in range(n_rows):
+            g = -XB[i, t]
+            for r in range(k):
+                g += A[i, r] * G[r, t]
+            old = A[i, t]
+            violation += abs(np.float64(g)) if (old > zero or g < zero) else 0.0
+            if h == zero:
+                continue
+            new = old - g * h
+            if new < zero:
+                new = zero
+            A[i, t] = new
+            delta = np.float64(new) - np.float64(old)
+            moved += delta * delta
+    return moved, violation
 
 
 @njit(**PARALLEL)
@@ -463,7 +496,6 @@ def finite_non_negative(x):
 
 # Serial twins (see :func:`nmf_numba._numba.serial_twin`): the same kernels for the compiled
 # small-problem loop and for inputs too small to pay for waking Numba's thread pool.
-hals_sweep_serial = serial_twin(hals_sweep)
 mu_apply_serial = serial_twin(mu_apply)
 mu_ratio_serial = serial_twin(mu_ratio)
 beta_terms_serial = serial_twin(beta_terms)
