@@ -91,5 +91,7 @@ def serial_twin(kernel):
     twin.__qualname__ = py_func.__qualname__ + "_serial"
     twin.__module__ = py_func.__module__
     twin.__doc__ = py_func.__doc__
-    options = {key: value for key, value in kernel.targetoptions.items() if key not in ("parallel", "nopython")}
-    return njit(**options)(twin)
+    # targetoptions hold the compile flags; caching is the dispatcher's, so it is asked again
+    options = {key: value for key, value in kernel.targetoptions.items()
+               if key not in ("parallel", "nopython")}
+    return njit(cache=CACHE, **options)(twin)

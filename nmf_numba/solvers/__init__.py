@@ -175,11 +175,14 @@ def _betas(predicate):
 def table():
     """The README's solver table (markdown), read from the registry: a test checks that the
     README holds exactly this."""
-    rows = ["| solver | β | missing values | graph (GNMF) | Dask | `accelerate=True` | what it is |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| solver | β | missing values | graph (GNMF) | Dask | `accelerate=True` | "
+            "compiled loop | what it is |",
+            "|---|---|---|---|---|---|---|---|"]
     for s in SOLVERS.values():
         observed = "–" if s.observed_beta is None else _betas(s.observed_beta)
         graph = ", ".join(f"{b:g}" for b in s.graph_betas) or "–"
+        compiled = _betas(s.supports_beta) if s.compiled else "–"
         rows.append(f"| `{s.name}` | {_betas(s.supports_beta)} | {observed} | {graph} | "
-                    f"{_betas(s.dask_betas)} | {_acceleration(s)} | {s.summary} |")
+                    f"{_betas(s.dask_betas)} | {_acceleration(s)} | {compiled} | "
+                    f"{s.summary} |")
     return "\n".join(rows)
