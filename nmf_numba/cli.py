@@ -345,14 +345,23 @@ def build_parser():
     rank.add_argument("--json", action="store_true")
     rank.set_defaults(func=cmd_rank)
 
-    demo = sub.add_parser("demo", help="factorise scikit-learn's digits and compare with "
-                          "scikit-learn")
-    demo.add_argument("--n-components", type=int, default=16)
+    demo = sub.add_parser("demo", help="time nmf_numba against scikit-learn: the default "
+                          "calls on scikit-learn's digits, the time to the same objective, a "
+                          "small fit and nmf_many")
+    demo.add_argument("--n-components", type=int, default=16, help="k for the digits")
     demo.add_argument("--beta-loss", default="frobenius")
-    demo.add_argument("--solver", default="auto", choices=["auto", "mu", "cd"])
-    demo.add_argument("--max-iter", type=int, default=200)
-    demo.add_argument("--tol", type=float, default=1e-4)
-    demo.add_argument("--repeat", type=int, default=3)
+    demo.add_argument("--solver", default="auto", choices=["auto", "mu", "cd"],
+                      help="auto: each library's default on the digits, 'cd' (or 'mu' for "
+                      "other losses) for the small fits; mu/cd: that solver on both sides")
+    demo.add_argument("--max-iter", type=int, default=200,
+                      help="both libraries' max_iter, and the small fits' iterations")
+    demo.add_argument("--tol", type=float, default=1e-4, help="both libraries' tol")
+    demo.add_argument("--repeat", type=int, default=3, help="times are the best of this many")
+    demo.add_argument("--many", type=int, default=200, metavar="P",
+                      help="how many 64×32 problems nmf_many fits")
+    demo.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                      help="limit the BLAS to N threads on both sides (default: as it is; "
+                      "on a busy machine 1 gives steadier times)")
     demo.set_defaults(func=_demo)
     return parser
 
@@ -360,6 +369,10 @@ def build_parser():
 def _demo(args):
     from ._demo import demo
 
+    for name in ("n_components", "max_iter", "repeat", "many", "blas_threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    args.beta_loss = _BETA_NAMES.get(str(args.beta_loss).lower(), args.beta_loss)
     try:
         args.beta_loss = float(args.beta_loss)
     except ValueError:
