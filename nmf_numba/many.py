@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from . import _compiled
 from ._loop import Stopping, build_result
 from ._sklearn import convergence_warning
+from ._threads import init_threads
 from .init import _initialize
 from .nmf import _validate, nmf
 
@@ -159,7 +160,8 @@ def nmf_many(Xs, n_components=None, **options):
             if fit.n_init > 1 or not _compiled.batchable(fit):
                 results[i] = nmf(X, n_components, **mine)  # in order: shared draws as a loop
                 continue
-            W0, H0 = _initialize(fit.init_data, fit.k, fit.init, fit.random_state)
+            with init_threads(fit.data.X_op.n_stored):
+                W0, H0 = _initialize(fit.init_data, fit.k, fit.init, fit.random_state)
             batch.append((i, fit, np.ascontiguousarray(W0, dtype=fit.data.dtype),
                           np.ascontiguousarray(H0.T, dtype=fit.data.dtype),
                           Stopping(fit.stop, fit.tol, fit.beta, None, None, t_start)))

@@ -13,7 +13,7 @@ from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
-from ._threads import fit_threads, single_threaded
+from ._threads import fit_threads, init_threads, single_threaded
 from .distributed import is_dask_array
 from .init import _initialize, check_n_components
 from .losses import divergence, frobenius_from_parts
@@ -317,7 +317,8 @@ def nmf(
             if runs and fit.time_limit is not None and (time.perf_counter() - t_start
                                                         >= fit.time_limit):
                 break  # the time limit covers every restart
-            W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)  # 2. initialise
+            with init_threads(fit.data.X_op.n_stored):                  # 2. initialise
+                W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
             runs.append(_run_once(fit, W0, H0, seed_r, t_start))        # 3. iterate
     losses = [outcome.loss for _, outcome in runs]
     best_run = int(np.argmin(losses))  # the first of equal losses
@@ -333,7 +334,8 @@ def _restarts_together(fit, t_start):
     :func:`_run_once` gives it."""
     Ws, Hts, rules = [], [], []
     for init_r, seed_r in fit.restarts():
-        W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
+        with init_threads(fit.data.X_op.n_stored):
+            W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
         Ws.append(np.ascontiguousarray(W0, dtype=fit.data.dtype))
         Hts.append(np.ascontiguousarray(H0.T, dtype=fit.data.dtype))
         rules.append(Stopping(fit.stop, fit.tol, fit.beta, None, None, t_start))
