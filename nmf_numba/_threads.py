@@ -39,7 +39,17 @@ settings = _Settings()
 
 _CONTROLLER = []  # one threadpoolctl controller per process: building one scans the libraries
 _LOCK = threading.Lock()
-_SERIAL_BLAS = {"fits": 0, "limiter": None}  # fits inside, and the limit they share
+_SERIAL_BLAS = {"fits": 0, "before": []}  # fits inside, and the BLAS thread counts before
+
+
+def _blas_libraries():
+    """threadpoolctl's controllers of the BLAS libraries (the controller is built once per
+    process: building one scans the loaded libraries)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return [lib for lib in _CONTROLLER[0].lib_controllers if lib.user_api == "blas"]
 
 
 @contextlib.contextmanager
@@ -47,14 +57,15 @@ def serial_blas():
     """The BLAS on one thread while the block runs.  The limit is process-wide, and fits may
     overlap in several Python threads: the first fit to enter sets it, the last to leave
     restores what was there before the first (a per-fit restore would put back another fit's
-    limit and leave the BLAS on one thread for good)."""
+    limit and leave the BLAS on one thread for good).  Each library's thread count is set
+    directly (threadpoolctl's ``limit()`` re-reads every library's state, about 30 µs: a small
+    fit's whole budget)."""
     with _LOCK:
         if _SERIAL_BLAS["fits"] == 0:
-            if not _CONTROLLER:
-                from threadpoolctl import ThreadpoolController
-
-                _CONTROLLER.append(ThreadpoolController())
-            _SERIAL_BLAS["limiter"] = _CONTROLLER[0].limit(limits=1, user_api="blas")
+            before = [(lib, lib.get_num_threads()) for lib in _blas_libraries()]
+            for lib, _ in before:
+                lib.set_num_threads(1)
+            _SERIAL_BLAS["before"] = before
         _SERIAL_BLAS["fits"] += 1
     try:
         yield
@@ -62,7 +73,8 @@ def serial_blas():
         with _LOCK:
             _SERIAL_BLAS["fits"] -= 1
             if _SERIAL_BLAS["fits"] == 0:
-                _SERIAL_BLAS["limiter"].restore_original_limits()
+                for lib, threads in _SERIAL_BLAS["before"]:
+                    lib.set_num_threads(threads)
 
 
 @contextlib.contextmanager
