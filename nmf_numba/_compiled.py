@@ -68,6 +68,7 @@ def _chunk(fit, seconds, measured=None):
         per_iteration = 1e-6 + 1e-9 * fit.data.X_op.n_stored * fit.k
     return max(1, int(seconds / per_iteration))
 
+
 _hals_sweep = dense_k.hals_sweep_columns
 _mu_apply = dense_k.mu_apply_serial
 _mu_ratio = dense_k.mu_ratio_serial
