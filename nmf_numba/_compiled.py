@@ -69,6 +69,7 @@ def _chunk(fit, seconds, measured=None):
     return max(1, int(seconds / per_iteration))
 
 
+# the kernels the loop calls: the serial twins of the Python loop's, and the column sweep
 _hals_sweep = dense_k.hals_sweep_columns
 _mu_apply = dense_k.mu_apply_serial
 _mu_ratio = dense_k.mu_ratio_serial

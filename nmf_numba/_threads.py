@@ -5,7 +5,9 @@ pools at full size on a machine with as many cores as threads each steals the ot
 One pool therefore gets the cores (the README's performance section has the measurements):
 
 * small problems (fewer than :data:`settings.small_problem` stored entries) use neither pool:
-  waking a pool costs more than the kernels;
+  waking a pool costs more than the kernels (they run in the compiled loop of
+  :mod:`nmf_numba._compiled` where it has the solver; ``nmf_many`` runs many of them side by
+  side, one per Numba thread);
 * dense data with a step whose work is the two big BLAS products (the solver registry's
   ``blas_bound``): BLAS keeps every thread, Numba's kernels run on one;
 * otherwise (sparse data, whose BLAS work is k×k Gram matrices, and kernel-bound steps): BLAS
