@@ -362,7 +362,8 @@ def run(fit, W, Ht, rule, max_iter, progress):
         progress.update(n_iter - n_before)
         _record_trace(history, progress, trace, n_checks, n_before, n_iter, t_before, t_after,
                       data)
-        out_of_time = rule.out_of_time()
+        # judged at the chunk's end, the time its last check is recorded with
+        out_of_time = rule.time_limit is not None and t_after >= rule.time_limit
         checked = n_checks > 0 and trace[n_checks - 1, 0] == n_iter
         if not checked and out_of_time:  # the Python loop checks an iteration out of time
             data_term, f = fit.terms(W, Ht)
