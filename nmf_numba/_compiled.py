@@ -20,7 +20,7 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
-"objective" and "sklearn" stopping rules.  Graphs, missing values, nsNMF, ``shuffle`` and
+"objective", "relative" and "sklearn" stopping rules.  Graphs, missing values, nsNMF, ``shuffle`` and
 ``stop="pgrad"`` take the Python loop (:func:`supports`).
 
 Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array

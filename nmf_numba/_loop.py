@@ -36,10 +36,10 @@ their meaning does not depend on how often the objective is evaluated: every ite
 β = 2, where it is a by-product of the update, every ``TOL_WINDOW`` iterations otherwise,
 where it costs about as much as an update."""
 
-STOPS = ("objective", "pgrad", "sklearn")
+STOPS = ("objective", "pgrad", "sklearn", "relative")
 STOP_CODES = {name: code for code, name in enumerate(STOPS)}
 """``stop`` as the integer :func:`tol_reached` takes."""
-_OBJECTIVE, _PGRAD, _SKLEARN = range(3)
+_OBJECTIVE, _PGRAD, _SKLEARN, _RELATIVE = range(4)
 # the slots of a run's tolerance state (a float64 array, see :func:`tol_state`)
 _F_INIT, _F_PREV, _E_INIT, _E_PREV, _V_INIT = range(5)
 
@@ -73,6 +73,8 @@ def tol_reached(stop, tol, n_iter, f, data_term, violation, pgrad, state):
                      and (state[_E_PREV] - error) / state[_E_INIT] < tol)
         if window_end:
             state[_E_PREV] = error
+    elif stop == _RELATIVE:
+        converged = window_end and (state[_F_PREV] - f) <= tol * abs(f)
     else:
         converged = window_end and (state[_F_PREV] - f) / state[_F_INIT] < tol
     if window_end:
@@ -212,7 +214,8 @@ def check_finite(f, n_iter, engine):
 class Stopping:
     """The stopping rules of one run (see ``stop`` in :func:`nmf_numba.nmf`).
 
-    "objective": relative decrease of the objective over ``TOL_WINDOW`` iterations; "pgrad":
+    "objective": decrease of the objective over ``TOL_WINDOW`` iterations relative to the
+    start's; "relative": the same decrease relative to the current objective; "pgrad":
     relative projected-gradient norm; "sklearn": scikit-learn's rules (its ``cd``'s violation
     when the solver reports one, else its MU rule on ``sqrt(2 · data term)``).  Then the
     callback, then the time limit."""

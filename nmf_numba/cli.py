@@ -271,11 +271,12 @@ def cmd_rank(args):
     X = read_matrix(args.input)
     ranks = _parse_ranks(args.ranks)
     t0 = time.perf_counter()
+    limits = {} if args.max_iter is None else {"max_iter": args.max_iter}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sel = nn.select_rank(X, ranks, n_folds=args.folds, n_runs=args.runs,
                              beta_loss=_beta(args.beta_loss), random_state=args.seed,
-                             max_iter=args.max_iter)
+                             **limits)
     seconds = time.perf_counter() - t0
     figures = []
     if args.plot:
@@ -339,7 +340,8 @@ def build_parser():
     rank.add_argument("--runs", type=int, default=0,
                       help="restarts per rank for the consensus measures (0: skip)")
     rank.add_argument("--beta-loss", default="fro")
-    rank.add_argument("--max-iter", type=int, default=200)
+    rank.add_argument("--max-iter", type=int, default=None,
+                      help="each fit's max_iter (default: select_rank's, which converges)")
     rank.add_argument("--seed", type=int, default=None)
     rank.add_argument("--plot", metavar="DIR", default=None)
     rank.add_argument("--json", action="store_true")

@@ -209,11 +209,15 @@ def nmf(
         iteration for β = 2 (it comes almost free from the update's products) and every 10
         iterations otherwise; each evaluation is recorded in ``history`` and passed to
         ``callback``.
-    stop : {"objective", "pgrad", "sklearn"}
+    stop : {"objective", "relative", "pgrad", "sklearn"}
         "objective": relative decrease, tested every 10 iterations: the run stops at iteration
         ``i`` (a multiple of 10) when ``(f[i−10] − f[i]) / f[0] < tol``, where ``f[i]`` is the
         objective after iteration ``i`` and ``f[0]`` the one at the initialisation
-        (scikit-learn's MU solver applies the same rule to ``sqrt(2 f)``).
+        (scikit-learn's MU solver applies the same rule to ``sqrt(2 f)``).  From a poor start
+        ``f[0]`` is far above the final objective and the rule stops early.
+        "relative": the same test against the current objective, ``(f[i−10] − f[i]) ≤ tol ·
+        f[i]``: independent of the start, it means "converged" (:func:`nmf_numba.select_rank`
+        uses it).
         "pgrad": stationarity, tested at every objective evaluation: the run stops when
         ``‖∇ᴾf(W, H)‖_F / ‖∇ᴾf(W₀, H₀)‖_F < tol``, where ``∇ᴾ`` is the projected gradient (the
         gradient where a factor is positive, its negative part where it is zero).  It comes

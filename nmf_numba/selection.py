@@ -7,6 +7,7 @@ large a rank fits the noise of the observed ones, so the held-out error has a mi
 true rank.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ import scipy.sparse as sp
 
 from . import _validation
 from ._random import as_rng, draw_seeds
+from ._sklearn import convergence_warning
 from .clustering import consensus
 from .metrics import beta_divergence, explained_variance, relative_error
 from .nmf import nmf
@@ -56,6 +58,15 @@ def _folds(shape, n_folds, rng):
     return fold.reshape(shape)
 
 
+CV_TOL = {2.0: 1e-4, "other": 1e-3}
+"""The fits' default ``tol`` with ``stop="relative"`` (a decrease of the objective over 10
+iterations of at most ``tol`` times the objective itself, whatever the start): 1e-4 for
+β = 2, 1e-3 for other β, whose multiplicative updates converge more slowly (the README
+has the measurements)."""
+CV_MAX_ITER = 2000
+"""The fits' default ``max_iter``: room to converge (the rule above ends them first)."""
+
+
 def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_state=None,
                 **nmf_kwargs):
     """Score each rank in ``ranks`` and suggest one.
@@ -64,6 +75,7 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     ----------
     X : array-like or scipy.sparse (n_samples, n_features)
     ranks : iterable of int
+        Scored in increasing order; the table has one row per distinct rank.
     n_folds : int
         Cross-validation folds (each hides 1/n_folds of the entries).  The fold assignment is an
         m×n array of small integers, so sparse X costs m·n bytes here (X itself is never
@@ -71,17 +83,29 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     n_runs : int
         Restarts per rank for the consensus measures (cophenetic, dispersion); 0 skips them.
     beta_loss, random_state, **nmf_kwargs
-        Passed to every :func:`nmf` fit (``init`` defaults to "random" with seeds drawn from
-        ``random_state``).
+        Passed to every :func:`nmf` fit.  Unless given, the fits run until they converge:
+        ``stop="relative"``, ``tol=1e-4`` for β = 2 and 1e-3 otherwise (:data:`CV_TOL`),
+        ``max_iter=2000``, and for β = 2 ``solver="hals"``.  Without ``init`` each fit starts from the fit of the next smaller
+        rank on the same data (all of X, or the same fold's entries), with the new
+        components drawn at random; the smallest rank from ``init="random"`` with a seed
+        drawn from ``random_state``.  A given ``init`` starts every fit.
 
     Returns
     -------
     RankSelection
         ``suggested_rank`` is the rank with the lowest mean held-out error.
+
+    Notes
+    -----
+    Fits stopped early, far from convergence, keep lowering the held-out error past the true
+    rank (an underfitted model of the right rank loses to a larger one): converged fits are
+    what make the minimum meaningful.  Starting each rank from the one below keeps that
+    affordable, and never shows a fold's fit the entries it hides.  Fits that end on
+    ``max_iter`` give one ConvergenceWarning for the call.
     """
     X = _validation.check_data(X)
-    ranks = [int(r) for r in ranks]
-    if not ranks or any(r < 1 for r in ranks):
+    ranks = sorted({int(r) for r in ranks})
+    if not ranks or ranks[0] < 1:
         raise ValueError(f"ranks must be a non-empty list of integers >= 1, got {ranks}.")
     n_folds = _validation.check_int(n_folds, "n_folds", 2)
     n_runs = _validation.check_int(n_runs, "n_runs", 0)
@@ -92,35 +116,68 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
     rng = as_rng(random_state)
     folds = _folds(X.shape, n_folds, rng)
     kw = dict(nmf_kwargs, beta_loss=beta)
-    kw.setdefault("init", "random")
-
-    table = []
-    for rank in ranks:
-        seed = int(draw_seeds(rng, 1)[0])
-        full = nmf(X, rank, random_state=seed, **kw)
-        row = {
-            "rank": rank,
-            "loss": full.loss,
-            "relative_error": relative_error(X, full),
-            "explained_variance": explained_variance(X, full),
-        }
-        errors = []
-        for f in range(n_folds):
-            hidden = folds == f
-            fit = nmf(X, rank, mask=~hidden, random_state=seed, **kw)
-            errors.append(_held_out_error(X, fit, hidden, beta))
-        row["cv_error"] = float(np.mean(errors))
-        row["cv_error_std"] = float(np.std(errors))
-        if n_runs:
-            cons = consensus(X, rank, n_runs=n_runs, random_state=seed,
-                             **{k: v for k, v in kw.items() if k != "init"})
-            row["cophenetic"] = cons.cophenetic
-            row["dispersion"] = cons.dispersion
-        table.append(row)
+    tol = CV_TOL[2.0] if beta == 2 else CV_TOL["other"]
+    for key, value in (("stop", "relative"), ("tol", tol), ("max_iter", CV_MAX_ITER)):
+        kw.setdefault(key, value)
+    if beta == 2:
+        kw.setdefault("solver", "hals")
+    warm = "init" not in kw
+    seed = int(draw_seeds(rng, 1)[0])
+    fold_fits = [None] * n_folds  # each fold's fit at the last rank
+    full, table, at_max_iter = None, [], 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", convergence_warning())  # one summary below
+        for rank in ranks:
+            full = nmf(X, rank, random_state=seed, **_start(kw, warm, full, rank, X, seed))
+            at_max_iter += full.stop_reason == "max_iter"
+            row = {
+                "rank": rank,
+                "loss": full.loss,
+                "relative_error": relative_error(X, full),
+                "explained_variance": explained_variance(X, full),
+            }
+            errors = []
+            for f in range(n_folds):
+                hidden = folds == f
+                fit = nmf(X, rank, mask=~hidden, random_state=seed,
+                          **_start(kw, warm, fold_fits[f], rank, X, seed + f + 1))
+                at_max_iter += fit.stop_reason == "max_iter"
+                fold_fits[f] = fit
+                errors.append(_held_out_error(X, fit, hidden, beta))
+            row["cv_error"] = float(np.mean(errors))
+            row["cv_error_std"] = float(np.std(errors))
+            if n_runs:
+                cons = consensus(X, rank, n_runs=n_runs, random_state=seed,
+                                 beta_loss=beta, **{k: v for k, v in nmf_kwargs.items()
+                                                    if k != "init"})
+                row["cophenetic"] = cons.cophenetic
+                row["dispersion"] = cons.dispersion
+            table.append(row)
+    if at_max_iter and kw["tol"] > 0:
+        warnings.warn(f"{at_max_iter} of {len(ranks) * (n_folds + 1)} fits reached "
+                      f"max_iter={kw['max_iter']} before converging (tol={kw['tol']:g}); "
+                      "their errors may be too high. Increase max_iter to silence this.",
+                      convergence_warning(), stacklevel=2)
     best = min(table, key=lambda r: r["cv_error"])
     rule = (f"lowest mean held-out error over {n_folds} folds of randomly hidden entries "
             "(Wold-style cross-validation)")
     return RankSelection(table, best["rank"], rule)
+
+
+def _start(kw, warm, previous, rank, X, seed):
+    """The keyword arguments of a fit at ``rank``: ``kw``, with its start from ``previous``
+    (the fit at a smaller rank on the same entries) and new components drawn from ``seed``
+    when warm-starting, else ``init="random"`` or the caller's ``init``."""
+    if not warm:
+        return kw
+    if previous is None:
+        return dict(kw, init="random")
+    new = rank - previous.W.shape[1]
+    rng = np.random.default_rng(seed)
+    scale = np.sqrt(max(float(X.sum()) / (X.shape[0] * X.shape[1]), 0.0) / rank)
+    W0 = np.hstack([previous.W, scale * rng.random((X.shape[0], new))])
+    H0 = np.vstack([previous.H, scale * rng.random((new, X.shape[1]))])
+    return dict(kw, init=(W0.astype(previous.W.dtype), H0.astype(previous.H.dtype)))
 
 
 def _held_out_error(X, fit, hidden, beta):

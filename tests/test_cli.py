@@ -84,9 +84,9 @@ def test_fit_plots(tmp_path, X, capsys):
 
 
 def test_rank_prints_the_table_and_the_suggestion(tmp_path, X, capsys):
-    path = _write(tmp_path, X, "x.npy")
-    assert cli.main(["rank", str(path), "--ranks", "2:6", "--seed", "0", "--json",
-                     "--max-iter", "100"]) == 0
+    noisy = X + 0.05 * X.mean() * np.random.default_rng(1).standard_normal(X.shape)
+    path = _write(tmp_path, np.clip(noisy, 0, None), "x.npy")  # rank 4 and noise
+    assert cli.main(["rank", str(path), "--ranks", "2:6", "--seed", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [row["rank"] for row in out["table"]] == [2, 3, 4, 5, 6]
     assert out["suggested_rank"] == 4

@@ -58,6 +58,8 @@ CASES = [
     ("cd", 2.0, dict(stop="sklearn")),
     ("mu", 2.0, dict(stop="sklearn")),
     ("mu", 1.0, dict(stop="sklearn")),
+    ("hals", 2.0, dict(stop="relative")),
+    ("mu", 1.0, dict(stop="relative")),
 ]
 
 

@@ -96,7 +96,7 @@ def test_stop_pgrad_warns_in_its_own_words():
 
 
 def test_invalid_stop():
-    with pytest.raises(ValueError, match=r"Invalid stop 'grad': use one of \['objective', 'pgrad', 'sklearn'\]"):
+    with pytest.raises(ValueError, match=r"Invalid stop 'grad': use one of \['objective', 'pgrad', 'sklearn', 'relative'\]"):
         nn.nmf(make_data(5, 4), 2, stop="grad")
 
 
@@ -114,3 +114,21 @@ def test_stop_sklearn_stops_where_sklearn_does(solver, beta, fmt):
         res = nn.nmf(X, 5, init=(W0, H0), solver=solver, beta_loss=beta, tol=tol,
                      max_iter=3000, stop="sklearn", accelerate=False)
         assert res.n_iter == n_sk and res.stop_reason == "tol"
+
+
+@pytest.mark.parametrize("solver, beta", [("cd", 2.0), ("mu", 1.0)])
+def test_relative_rule_is_the_decrease_against_the_current_objective(solver, beta):
+    """stop="relative": stop at the first multiple of 10 where f[i−10] − f[i] ≤ tol·f[i]."""
+    X = np.random.default_rng(4).random((40, 30)) + 0.1
+    tol = 1e-3
+    res = nn.nmf(X, 4, solver=solver, beta_loss=beta, stop="relative", tol=tol,
+                 max_iter=5000, random_state=0, accelerate=False)
+    assert res.stop_reason == "tol"
+    f = dict(zip(res.history["iteration"].tolist(), res.history["objective"].tolist()))
+    ends = [i for i in range(10, res.n_iter + 1, 10)]
+    decreased = [(f[i - 10] - f[i]) <= tol * f[i] for i in ends]
+    assert decreased[-1] and not any(decreased[:-1])
+    # the start's rule with the same tol stops earlier: f[0] is far above f[i]
+    early = nn.nmf(X, 4, solver=solver, beta_loss=beta, tol=tol, max_iter=5000,
+                   random_state=0, accelerate=False)
+    assert early.n_iter < res.n_iter
