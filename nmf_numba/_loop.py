@@ -141,6 +141,8 @@ class NMFResult:
     """Final objective of every run (``n_init`` of them); the result is run ``best_run``."""
     best_run: int = 0
     accelerated: bool = False
+    rank_selection: object = None
+    """``n_components="auto"``: the :class:`~nmf_numba.RankSelection` that chose the rank."""
 
     def labels(self):
         """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""

@@ -142,7 +142,11 @@ def nmf_many(Xs, n_components=None, **options):
     if unknown:
         raise TypeError(f"nmf_many() got unexpected keyword arguments {sorted(unknown)}; it "
                         f"takes nmf()'s: {sorted(_OPTIONS)}.")
+    if isinstance(n_components, str) or options.get("max_components") is not None:
+        raise ValueError("nmf_many takes an int (or None) n_components; choose ranks with "
+                         "nmf_numba.select_rank or nmf(X, 'auto') per matrix.")
     options = {**_OPTIONS, **options}
+    options.pop("max_components")
     problems, stacked = _problems(Xs)
     p = len(problems)
     seeds = _per_problem(options.pop("random_state"), p, "random_state")

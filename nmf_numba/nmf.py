@@ -175,6 +175,7 @@ def nmf(
     shuffle=False,
     verbose=False,
     accelerate="auto",
+    max_components=None,
 ):
     """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
 
@@ -183,8 +184,14 @@ def nmf(
     X : array-like or scipy.sparse matrix/array, shape (n_samples, n_features)
         Non-negative data; rows are samples.  Integers and booleans become float64; float32 stays
         float32 throughout.  Sparse input is used as CSR and never densified.
-    n_components : int or None
-        Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.
+    n_components : int, None or "auto"
+        Rank k.  None: the k of a custom init, else ``min(n_samples, n_features)``.  "auto":
+        chosen by cross-validation (:func:`nmf_numba.select_rank` with its converged
+        defaults and the fit's β, ``random_state`` and penalties), scoring ranks 1, 2, 3, …
+        until the held-out error has not improved for two ranks in a row (at most
+        ``max_components``); the result is the fit at the chosen rank with the table in
+        ``res.rank_selection``.  It costs about six converged fits per rank scored (one on
+        all the data, one per fold), each starting from the rank below.
     beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float
         The β of the β-divergence minimised (2, 1, 0 for the names).  A number must lie in
         [-100, 100]: beyond that, float64 cannot evaluate the powers ``x**beta_loss`` of the
@@ -296,10 +303,23 @@ def nmf(
         "newton-cd"; off on dense β = 2 data, with missing values for β = 2, graphs,
         ``stop="pgrad"`` and other β.  ``res.accelerated`` says whether it ran.
 
+    max_components : int or None
+        With ``n_components="auto"``: the largest rank scored (None: ``min(X.shape)``).
+
     Returns
     -------
     NMFResult
     """
+    if isinstance(n_components, str) and n_components == "auto":
+        return _auto_rank(X, max_components, beta_loss=beta_loss, solver=solver, init=init,
+                          max_iter=max_iter, tol=tol, stop=stop, alpha_W=alpha_W,
+                          alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph,
+                          graph_reg=graph_reg, smoothness=smoothness, n_init=n_init, mask=mask,
+                          missing=missing, time_limit=time_limit, callback=callback,
+                          random_state=random_state, shuffle=shuffle, verbose=verbose,
+                          accelerate=accelerate)
+    if max_components is not None:
+        raise ValueError("max_components goes with n_components='auto'.")
     options = dict(
         beta_loss=beta_loss, solver=solver, init=init, max_iter=max_iter, tol=tol, stop=stop,
         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph, graph_reg=graph_reg,
@@ -330,6 +350,28 @@ def nmf(
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate)
+
+
+def _auto_rank(X, max_components, **options):
+    """``nmf(X, "auto", ...)``: the rank by :func:`nmf_numba.select_rank`, then the fit."""
+    from .selection import select_rank  # selection imports this module
+
+    if is_dask_array(X) or options["mask"] is not None or options["missing"] != "zero":
+        raise ValueError("n_components='auto' needs X in memory without missing values (its "
+                         "cross-validation hides entries itself); pass an int.")
+    if options["graph"] is not None or options["smoothness"]:
+        raise ValueError("n_components='auto' does not support graph or smoothness yet; "
+                         "pass an int (nmf_numba.select_rank scores ranks).")
+    X = _validation.check_data(X)
+    limit = min(X.shape) if max_components is None else _validation.check_int(
+        max_components, "max_components", 1)
+    scoring = {key: options[key] for key in ("alpha_W", "alpha_H", "l1_ratio")}
+    selection = select_rank(X, range(1, min(limit, min(X.shape)) + 1, 1),
+                            beta_loss=options["beta_loss"],
+                            random_state=options["random_state"], stop_after=2, **scoring)
+    res = nmf(X, selection.suggested_rank, **options)
+    res.rank_selection = selection
+    return res
 
 
 def _restarts_together(fit, t_start):

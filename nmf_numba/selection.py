@@ -68,7 +68,7 @@ CV_MAX_ITER = 2000
 
 
 def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_state=None,
-                **nmf_kwargs):
+                stop_after=None, **nmf_kwargs):
     """Score each rank in ``ranks`` and suggest one.
 
     Parameters
@@ -82,6 +82,10 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         densified: the held-out values and the model are read at the hidden entries only).
     n_runs : int
         Restarts per rank for the consensus measures (cophenetic, dispersion); 0 skips them.
+    stop_after : int or None
+        Stop scoring ranks once the mean held-out error has not improved for this many
+        consecutive ranks (the minimum is then bracketed); None scores every rank.
+        ``nmf(X, "auto")`` uses 2.
     beta_loss, random_state, **nmf_kwargs
         Passed to every :func:`nmf` fit.  Unless given, the fits run until they converge:
         ``stop="relative"``, ``tol=1e-4`` for β = 2 and 1e-3 otherwise (:data:`CV_TOL`),
@@ -109,6 +113,8 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         raise ValueError(f"ranks must be a non-empty list of integers >= 1, got {ranks}.")
     n_folds = _validation.check_int(n_folds, "n_folds", 2)
     n_runs = _validation.check_int(n_runs, "n_runs", 0)
+    if stop_after is not None:
+        stop_after = _validation.check_int(stop_after, "stop_after", 1)
     for key in ("mask", "n_components"):
         if key in nmf_kwargs:
             raise ValueError(f"select_rank sets {key} itself; do not pass it.")
@@ -153,8 +159,11 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
                 row["cophenetic"] = cons.cophenetic
                 row["dispersion"] = cons.dispersion
             table.append(row)
+            best_row = min(range(len(table)), key=lambda i: table[i]["cv_error"])
+            if stop_after is not None and len(table) - 1 - best_row >= stop_after:
+                break  # the minimum is bracketed
     if at_max_iter and kw["tol"] > 0:
-        warnings.warn(f"{at_max_iter} of {len(ranks) * (n_folds + 1)} fits reached "
+        warnings.warn(f"{at_max_iter} of {len(table) * (n_folds + 1)} fits reached "
                       f"max_iter={kw['max_iter']} before converging (tol={kw['tol']:g}); "
                       "their errors may be too high. Increase max_iter to silence this.",
                       convergence_warning(), stacklevel=2)

@@ -120,3 +120,41 @@ def test_the_default_call_on_poisson_counts():
                                  random_state=0)
             hits += res.suggested_rank == r
     assert hits >= 8
+
+
+@pytest.mark.parametrize("r, seed", [(2, 3), (4, 5)])
+def test_auto_n_components_finds_the_planted_rank(r, seed):
+    X = _grid_case(60, 40, r, 0.05, seed=seed)
+    res = nn.nmf(X, "auto", random_state=0)
+    assert res.W.shape == (60, r) and res.H.shape == (r, 40)
+    table = res.rank_selection
+    assert table.suggested_rank == r
+    scored = table.column("rank").tolist()
+    assert scored == list(range(1, r + 3))  # bracketed: two ranks past the minimum, no more
+    # the returned fit is the plain call at that rank
+    plain = nn.nmf(X, r, random_state=0)
+    np.testing.assert_array_equal(res.W, plain.W)
+    assert nn.nmf(X, r).rank_selection is None
+
+
+def test_auto_n_components_limits_and_refusals():
+    X = _grid_case(40, 30, 3, 0.05, seed=7)
+    res = nn.nmf(X, "auto", max_components=2, random_state=0)
+    assert res.rank_selection.column("rank").tolist() == [1, 2] and res.W.shape[1] == 2
+    with pytest.raises(ValueError, match="max_components goes with n_components='auto'"):
+        nn.nmf(X, 3, max_components=4)
+    with pytest.raises(ValueError, match="without missing values"):
+        nn.nmf(X, "auto", mask=np.ones(X.shape, bool))
+    with pytest.raises(ValueError, match="graph or smoothness"):
+        nn.nmf(X, "auto", smoothness=0.2)
+    with pytest.raises(ValueError, match="nmf_many takes an int"):
+        nn.nmf_many(np.stack([X, X]), "auto")
+
+
+def test_stop_after_brackets_the_minimum():
+    X = _grid_case(40, 30, 2, 0.05, seed=8)
+    full = nn.select_rank(X, range(1, 7), n_folds=2, random_state=0)
+    short = nn.select_rank(X, range(1, 7), n_folds=2, random_state=0, stop_after=2)
+    assert short.suggested_rank == full.suggested_rank == 2
+    assert short.column("rank").tolist() == [1, 2, 3, 4]
+    np.testing.assert_array_equal(short.column("cv_error"), full.column("cv_error")[:4])
