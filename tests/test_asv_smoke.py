@@ -240,3 +240,68 @@ def test_compare_small_prints_every_case(capsys):
         ratios = [float(v.rstrip("x")) for v in row[-3:]]
         assert all(v >= 0 and math.isfinite(v) for v in times)
         assert all(v > 0 and math.isfinite(v) for v in ratios)
+
+
+def test_replicates_sides_do_the_same_work(monkeypatch):
+    """bench_replicates compares like with like: the two consensus sides give the same result
+    bit for bit, "one after another" never reaches the side-by-side path and restores
+    ``batchable`` (also when the call fails), and the scikit-learn loop fits one W per seed
+    that consensus reports."""
+    import numpy as np
+
+    from benchmarks import bench_replicates as br
+    from nmf_numba import _compiled
+
+    reason = br.missing_data()
+    if reason is not None:
+        pytest.skip(reason)
+    n, k = br.SMOKE_N_RUNS, 2
+    batchable = _compiled.batchable
+    together = br.make_call("side by side", k, n)()
+    np.testing.assert_array_equal(together.seeds, br.run_seeds(n))
+
+    def no_batch(*args, **kwargs):
+        raise AssertionError("one after another ran the fits side by side")
+
+    with monkeypatch.context() as m:
+        m.setattr(_compiled, "run_many", no_batch)
+        apart = br.make_call("one after another", k, n)()
+        assert _compiled.batchable is batchable
+        with pytest.raises(ValueError):
+            br.make_call("one after another", k, n, max_iter=-1)()
+        assert _compiled.batchable is batchable
+    for name in ("matrix", "losses", "seeds", "run_labels", "labels"):
+        np.testing.assert_array_equal(getattr(apart, name), getattr(together, name))
+    assert (apart.cophenetic, apart.dispersion) == (together.cophenetic, together.dispersion)
+    Ws = br.make_call("sklearn loop", k, n)()
+    assert len(Ws) == n and all(W.shape == (38, k) for W in Ws)
+    assert not br.samples().flags.writeable
+
+
+def test_compare_replicates_prints_every_side(capsys):
+    """``compare.py --replicates --quick``: one row (k = 2, n_runs = SMOKE_N_RUNS), three
+    times in seconds and two ratios; or the reason the data cannot be read."""
+    import numba
+
+    import compare
+    from benchmarks import bench_replicates as br
+
+    threads = numba.get_num_threads()
+    try:
+        compare.main(["--replicates", "--quick"])
+    finally:
+        numba.set_num_threads(threads)  # the script sets it for the process
+    out = capsys.readouterr().out
+    assert "threads: numba" in out and "CPU" in out
+    reason = br.missing_data()
+    if reason is not None:
+        assert "replicates: skipped" in out
+        pytest.skip(reason)
+    assert f"n_runs={br.SMOKE_N_RUNS}" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] == ["2"]]
+    assert len(rows) == 1
+    row = rows[0]
+    assert len(row) == 1 + len(br.SIDES) + 2
+    times = [float(v) for v in row[1:1 + len(br.SIDES)]]
+    ratios = [float(v.rstrip("x")) for v in row[-2:]]
+    assert all(v > 0 and math.isfinite(v) for v in times + ratios)
