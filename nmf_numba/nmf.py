@@ -22,6 +22,10 @@ from .solvers._common import Graph, Penalty, scaled_penalties
 
 __all__ = ["nmf", "transform", "NMFResult", "IterationInfo"]
 
+RANK_SEARCH = []
+"""``n_components="auto"``'s search, registered by :mod:`nmf_numba.selection` (which builds on
+this module, so this module does not import it)."""
+
 
 @dataclass
 class _Fit:
@@ -311,7 +315,7 @@ def nmf(
     NMFResult
     """
     if isinstance(n_components, str) and n_components == "auto":
-        return _auto_rank(X, max_components, beta_loss=beta_loss, solver=solver, init=init,
+        return RANK_SEARCH[0](X, max_components, beta_loss=beta_loss, solver=solver, init=init,
                           max_iter=max_iter, tol=tol, stop=stop, alpha_W=alpha_W,
                           alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph,
                           graph_reg=graph_reg, smoothness=smoothness, n_init=n_init, mask=mask,
@@ -350,28 +354,6 @@ def nmf(
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate)
-
-
-def _auto_rank(X, max_components, **options):
-    """``nmf(X, "auto", ...)``: the rank by :func:`nmf_numba.select_rank`, then the fit."""
-    from .selection import select_rank  # selection imports this module
-
-    if is_dask_array(X) or options["mask"] is not None or options["missing"] != "zero":
-        raise ValueError("n_components='auto' needs X in memory without missing values (its "
-                         "cross-validation hides entries itself); pass an int.")
-    if options["graph"] is not None or options["smoothness"]:
-        raise ValueError("n_components='auto' does not support graph or smoothness yet; "
-                         "pass an int (nmf_numba.select_rank scores ranks).")
-    X = _validation.check_data(X)
-    limit = min(X.shape) if max_components is None else _validation.check_int(
-        max_components, "max_components", 1)
-    scoring = {key: options[key] for key in ("alpha_W", "alpha_H", "l1_ratio")}
-    selection = select_rank(X, range(1, min(limit, min(X.shape)) + 1, 1),
-                            beta_loss=options["beta_loss"],
-                            random_state=options["random_state"], stop_after=2, **scoring)
-    res = nmf(X, selection.suggested_rank, **options)
-    res.rank_selection = selection
-    return res
 
 
 def _restarts_together(fit, t_start):

@@ -7,6 +7,7 @@ large a rank fits the noise of the observed ones, so the held-out error has a mi
 true rank.
 """
 
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from ._random import as_rng, draw_seeds
 from ._sklearn import convergence_warning
 from .clustering import consensus
 from .metrics import beta_divergence, explained_variance, relative_error
+from .distributed import is_dask_array
 from .nmf import nmf
 
 __all__ = ["select_rank", "RankSelection"]
@@ -200,3 +202,27 @@ def _held_out_error(X, fit, hidden, beta):
     pattern = sp.csr_matrix((np.ones(rows.size, dtype=bool), (rows, cols)), shape=X.shape)
     held_out = sp.csr_matrix((values, (rows, cols)), shape=X.shape)
     return beta_divergence(held_out, fit, beta_loss=beta, mask=pattern) / rows.size
+
+
+def auto_rank(X, max_components, **options):
+    """``nmf(X, "auto", ...)``: the rank by :func:`select_rank`, then the fit (registered
+    with :mod:`nmf_numba.nmf` below)."""
+    if is_dask_array(X) or options["mask"] is not None or options["missing"] != "zero":
+        raise ValueError("n_components='auto' needs X in memory without missing values (its "
+                         "cross-validation hides entries itself); pass an int.")
+    if options["graph"] is not None or options["smoothness"]:
+        raise ValueError("n_components='auto' does not support graph or smoothness yet; "
+                         "pass an int (nmf_numba.select_rank scores ranks).")
+    X = _validation.check_data(X)
+    limit = min(X.shape) if max_components is None else _validation.check_int(
+        max_components, "max_components", 1)
+    scoring = {key: options[key] for key in ("alpha_W", "alpha_H", "l1_ratio")}
+    selection = select_rank(X, range(1, min(limit, min(X.shape)) + 1, 1),
+                            beta_loss=options["beta_loss"],
+                            random_state=options["random_state"], stop_after=2, **scoring)
+    res = nmf(X, selection.suggested_rank, **options)
+    res.rank_selection = selection
+    return res
+
+
+sys.modules[__package__ + ".nmf"].RANK_SEARCH[:] = [auto_rank]
