@@ -29,6 +29,11 @@ Differences from scikit-learn, on purpose:
   as arguments of ``fit``/``fit_transform`` (per-sample data, like ``sample_weight``).
 * With ``smoothness=θ`` (nsNMF, model ``W S H``) ``components_`` is ``S H``, so that
   ``inverse_transform(W) = W @ components_`` is the model and ``transform`` needs no θ.
+* ``NMF(n_components="search", max_components=None)`` chooses the rank as
+  ``nmf(X, "auto")`` does (cross-validation, :func:`nmf_numba.select_rank`) and keeps the table
+  in ``rank_selection_``.  It is not called "auto" here because scikit-learn's
+  ``n_components="auto"`` (its default) already means "n_features, or the rank of a custom W
+  and H", which the drop-in keeps.
 """
 
 import collections.abc
@@ -155,12 +160,28 @@ class NMF(_OwnStartAndW, _SkNMF):
 
     Attributes beyond scikit-learn's
     --------------------------------
+    n_components : int, None, "auto" or "search", default="auto"
+        scikit-learn's meanings, plus "search": the rank chosen by cross-validation, as
+        ``nmf_numba.nmf(X, "auto")`` chooses it (about six converged fits per rank scored,
+        ranks 1, 2, ... up to two past the best held-out error; see :func:`nmf_numba.nmf`).
+        Not with ``init="custom"`` (a custom W and H fix the rank), ``mask``, missing values,
+        ``graph`` or ``smoothness``.
+    max_components : int or None, default=None
+        With ``n_components="search"``: the largest rank scored (None: ``min(X.shape)``).
+
+    Attributes beyond scikit-learn's
+    --------------------------------
     result_ : NMFResult
         The full result of the fit (objective history, every restart's loss, ...).
+    rank_selection_ : RankSelection or None
+        With ``n_components="search"``, the cross-validation table the rank was chosen from.
     """
 
     _parameter_constraints: dict = {
         **_SkNMF._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left"), None,
+                         StrOptions({"auto", "search"})],
+        "max_components": [Interval(Integral, 1, None, closed="left"), None],
         "solver": [StrOptions(_SolverNames())],
         "random_state": _RANDOM_STATE,
         "graph_reg": [Interval(Real, 0, None, closed="left")],
@@ -194,6 +215,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         time_limit=None,
         callback=None,
         accelerate="auto",
+        max_components=None,
     ):
         super().__init__(
             n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
@@ -207,6 +229,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         self.time_limit = time_limit
         self.callback = callback
         self.accelerate = accelerate
+        self.max_components = max_components
 
     @property
     def _accelerate(self):
@@ -270,7 +293,9 @@ class NMF(_OwnStartAndW, _SkNMF):
         self._check_params(X)
         if self._beta_loss <= 0 and X.min() == 0:  # a sparse X's implicit zeros count
             raise ValueError(_BETA_LE_0)
-        W, H = self._check_w_h(X, W, H, update_H)
+        search = self._rank_search(H, update_H)
+        if not search:
+            W, H = self._check_w_h(X, W, H, update_H)
         if not update_H:
             W, n_iter = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask,
                                            self.missing)
@@ -278,7 +303,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         with warnings.catch_warnings():  # nmf()'s wording gives way to scikit-learn's below
             warnings.filterwarnings("ignore", category=ConvergenceWarning)
             res = nmf(
-                X, self._n_components, init=self._init if W is None else (W, H),
+                X, "auto" if search else self._n_components,
+                max_components=self.max_components, init=self._init if W is None else (W, H),
                 solver=self.solver, beta_loss=self._beta_loss, max_iter=self.max_iter,
                 tol=self.tol, stop="sklearn", alpha_W=self.alpha_W, alpha_H=self.alpha_H,
                 l1_ratio=self.l1_ratio, graph=graph, graph_reg=self.graph_reg,
@@ -291,6 +317,7 @@ class NMF(_OwnStartAndW, _SkNMF):
             warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase it "
                           "to improve convergence.", ConvergenceWarning)
         self.result_ = res
+        self.rank_selection_ = res.rank_selection if search else None
         H = res.H if res.S is None else np.ascontiguousarray(res.S @ res.H)
         W = res.W
         if graph is None or self.graph_reg == 0:  # #18663: transform(X)'s W for the final H
@@ -299,6 +326,22 @@ class NMF(_OwnStartAndW, _SkNMF):
             mask = X  # the stored entries of a sparse X are the observed ones
         self.reconstruction_err_ = reconstruction_error(X, W, H, self._beta_loss, mask=mask)
         return W, H, res.n_iter
+
+    def _rank_search(self, H, update_H):
+        """Whether this fit searches the rank (``n_components="search"``); for W with H fixed
+        the rank is H's."""
+        if self._n_components != "search":
+            if self.max_components is not None:
+                raise ValueError("max_components goes with n_components='search'; pass "
+                                 f"max_components=None with n_components={self.n_components!r}.")
+            return False
+        if not update_H:
+            self._n_components = H.shape[0]
+            return False
+        if self.init == "custom":
+            raise ValueError("n_components='search' chooses the rank itself, but init='custom' "
+                             "fixes it with W and H: pass an int n_components, or another init.")
+        return True
 
     def transform(self, X, *, mask=None):
         """W ≥ 0 for X with the fitted components fixed (NaN entries or ``mask``: missing)."""

@@ -158,3 +158,25 @@ def test_stop_after_brackets_the_minimum():
     assert short.suggested_rank == full.suggested_rank == 2
     assert short.column("rank").tolist() == [1, 2, 3, 4]
     np.testing.assert_array_equal(short.column("cv_error"), full.column("cv_error")[:4])
+
+
+def test_the_estimator_searches_the_rank():
+    """``NMF(n_components="search")``: the rank of ``nmf(X, "auto")`` with the estimator's own
+    settings, the table in ``rank_selection_``; scikit-learn's "auto" keeps its meaning."""
+    from nmf_numba import NMF
+
+    X = _grid_case(60, 40, 3, 0.05, seed=11)
+    est = NMF(n_components="search", random_state=0, max_iter=400)
+    W = est.fit_transform(X)
+    assert est.n_components_ == 3 == W.shape[1] == est.components_.shape[0]
+    assert est.rank_selection_.suggested_rank == 3
+    assert est.rank_selection_.column("rank").tolist() == [1, 2, 3, 4, 5]
+    assert est.transform(X).shape == (60, 3)
+    limited = NMF(n_components="search", max_components=2, random_state=0).fit(X)
+    assert limited.n_components_ == 2
+    assert NMF(random_state=0).fit(X).n_components_ == 40  # scikit-learn's "auto": n_features
+    assert NMF(2, random_state=0).fit(X).rank_selection_ is None
+    with pytest.raises(ValueError, match="max_components goes with n_components='search'"):
+        NMF(3, max_components=4).fit(X)
+    with pytest.raises(ValueError, match="init='custom' fixes it"):
+        NMF(n_components="search", init="custom").fit(X, W=W, H=est.components_)
