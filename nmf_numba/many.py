@@ -7,6 +7,7 @@ compiled loop of :mod:`nmf_numba._compiled`, the fits in a ``prange`` over probl
 problem's fit is exactly the single call's, bit for bit.
 """
 
+import dataclasses
 import inspect
 import time
 import warnings
@@ -17,9 +18,10 @@ import scipy.sparse as sp
 
 from . import _compiled
 from ._loop import Stopping, build_result
+from ._random import as_rng
 from ._sklearn import convergence_warning
 from ._threads import init_threads
-from .init import _initialize
+from .init import _initialize, check_n_components
 from .nmf import _validate, nmf
 
 __all__ = ["nmf_many", "NMFManyResult"]
@@ -152,15 +154,18 @@ def nmf_many(Xs, n_components=None, **options):
     seeds = _per_problem(options.pop("random_state"), p, "random_state")
     inits = _per_problem_init(options.pop("init"), p)
     t_start = time.perf_counter()
-    results, batch = [None] * p, []
+    results, batch, last = [None] * p, [], (None, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", convergence_warning())
         for i, X in enumerate(problems):
             mine = dict(options, init=inits[i], random_state=seeds[i])
-            if sp.issparse(X) or np.ndim(X) == 2:
+            if X is last[0]:  # the same matrix again (replicates): validated and held once
+                fit = _same_data(last[1], X, n_components, inits[i], seeds[i])
+            elif sp.issparse(X) or np.ndim(X) == 2:
                 fit = _validate(X, n_components, **mine)
             else:
                 raise ValueError(f"problem {i} has shape {np.shape(X)}: each must be 2-D.")
+            last = (X, fit)
             if fit.n_init > 1 or not _compiled.batchable(fit):
                 results[i] = nmf(X, n_components, **mine)  # in order: shared draws as a loop
                 continue
@@ -185,6 +190,15 @@ def nmf_many(Xs, n_components=None, **options):
                       f"before their tol={options['tol']:g} rule was met. Increase max_iter "
                       "or tol to silence this.", convergence_warning(), stacklevel=2)
     return _assemble(results, stacked)
+
+
+def _same_data(fit, X, n_components, init, random_state):
+    """The validated fit of a problem whose matrix (the same object) and options are those of
+    ``fit``'s, from another start: the data (with its transpose and norms) is shared, not
+    validated and copied again; only the start's arguments are checked."""
+    as_rng(random_state)  # the error _validate would give
+    return dataclasses.replace(fit, init=init, random_state=random_state,
+                               k=check_n_components(n_components, X, init))
 
 
 def _assemble(results, stacked):

@@ -206,3 +206,30 @@ def test_consensus_runs_its_replicates_side_by_side(monkeypatch, batched):
     np.testing.assert_array_equal(together.run_labels, one_by_one.run_labels)
     np.testing.assert_array_equal(together.losses, one_by_one.losses)
     np.testing.assert_array_equal(together.matrix, one_by_one.matrix)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_the_same_matrix_is_validated_once(monkeypatch, batched, fmt):
+    """Replicates (the same matrix object p times, as consensus passes it) share one validated
+    copy of the data; each still equals its single call, and other matrices are validated."""
+    from nmf_numba import many
+
+    X = _stack(p=1, m=24, n=15, seed=3)[0]
+    other = _stack(p=1, m=24, n=15, seed=4)[0]
+    if fmt == "csr":
+        X, other = sp.csr_matrix(X), sp.csr_matrix(other)
+    validated = []
+    validate = many._validate
+    monkeypatch.setattr(many, "_validate",
+                        lambda *a, **k: validated.append(a[0]) or validate(*a, **k))
+    seeds = [1, 2, 3, 4]
+    kw = dict(init="random", accelerate=False)  # CSR's default: accelerated, not batched
+    res = nn.nmf_many([X, X, X, other, X], 3, random_state=seeds + [5], **kw)
+    assert [v is X for v in validated] == [True, False, True]  # X, other, X again
+    assert batched == [5]
+    assert res.results[0] is not res.results[1]
+    for i, seed in enumerate(seeds[:3]):
+        _same(res[i], nn.nmf(X, 3, random_state=seed, **kw))
+    _same(res[4], nn.nmf(X, 3, random_state=5, **kw))
+    with pytest.raises(ValueError, match="random_state"):
+        nn.nmf_many([X, X], 3, random_state=[0, "bad"])
