@@ -9,6 +9,7 @@
 
 from . import metrics
 from .clustering import ConsensusResult, consensus
+from .components import ComponentConsensus, ComponentConsensusSweep, consensus_components
 from .neighbors import knn_graph
 from .init import initialize
 from .many import NMFManyResult, nmf_many
@@ -27,6 +28,9 @@ __all__ = [
     "initialize",
     "consensus",
     "ConsensusResult",
+    "consensus_components",
+    "ComponentConsensus",
+    "ComponentConsensusSweep",
     "select_rank",
     "RankSelection",
     "knn_graph",

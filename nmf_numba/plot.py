@@ -1,4 +1,5 @@
-"""Figures of fits: objective traces, components, top features, consensus, rank selection.
+"""Figures of fits: objective traces, components, top features, consensus, rank selection,
+the consensus of components (cNMF).
 
 Every function builds and returns a :class:`matplotlib.figure.Figure` (or draws on the ``ax``
 given) and never shows or saves it: call ``fig.savefig(path)`` or ``plt.show()`` yourself.
@@ -16,6 +17,8 @@ __all__ = [
     "top_features",
     "consensus_matrix",
     "rank_selection",
+    "stability_error",
+    "component_clusters",
 ]
 
 
@@ -175,4 +178,60 @@ def rank_selection(selection):
         ax.set_xticks(ranks)
         ax.grid(True, alpha=0.3)
     fig.suptitle(f"rank selection: suggested rank {selection.suggested_rank}", fontsize=10)
+    return fig
+
+
+def stability_error(sweep, *, ax=None):
+    """The choice of k in :func:`nmf_numba.consensus_components`: the stability (silhouette of
+    the component clusters, left axis) and the consensus model's error (right axis) against
+    k, for a :class:`~nmf_numba.ComponentConsensusSweep` (cNMF's k-selection plot).  Choose k
+    where stability is high and the error low."""
+    ks = np.asarray(sweep.column("k"))
+    fig, ax = _axes(ax, (5.5, 3.6))
+    ax.plot(ks, sweep.column("stability"), "o-", color="C0")
+    ax.set_xlabel("k")
+    ax.set_ylabel("stability (silhouette)", color="C0")
+    ax.tick_params(axis="y", labelcolor="C0")
+    ax.set_xticks(ks)
+    ax.grid(True, alpha=0.3)
+    right = ax.twinx()
+    right.plot(ks, sweep.column("error"), "s--", color="C3")
+    label = "relative error" if sweep.error_name == "relative_error" else "β-divergence"
+    right.set_ylabel(f"error ({label})", color="C3")
+    right.tick_params(axis="y", labelcolor="C3")
+    ax.set_title("consensus of components: stability and error", fontsize=10)
+    return fig
+
+
+def component_clusters(result, *, ax=None, cmap="RdBu_r"):
+    """cNMF's clustergram for a :class:`~nmf_numba.ComponentConsensus`: the Euclidean distances
+    between the unit-norm replicate components kept by the density filter, ordered by
+    cluster (within a cluster by average-linkage leaf order), with the cluster boundaries
+    drawn.  Blocks of small distance on the diagonal are stable programs."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    kept = np.flatnonzero(result.labels >= 0)
+    components = np.asarray(result.components, dtype=np.float64)[kept]
+    labels = result.labels[kept]
+    order, bounds = [], []
+    for c in range(result.k):
+        members = np.flatnonzero(labels == c)
+        if members.size > 2:
+            members = members[leaves_list(linkage(pdist(components[members]), "average"))]
+        order.extend(members)
+        bounds.append(len(order))
+    order = np.asarray(order, dtype=np.int64)
+    D = squareform(pdist(components[order]))
+    fig, ax = _axes(ax, (5, 4.4))
+    image = ax.imshow(D, cmap=cmap, vmin=0, vmax=max(float(D.max()), 1e-12),
+                      interpolation="nearest")
+    for b in bounds[:-1]:
+        ax.axhline(b - 0.5, color="k", linewidth=0.6)
+        ax.axvline(b - 0.5, color="k", linewidth=0.6)
+    fig.colorbar(image, ax=ax, label="Euclidean distance (unit components)")
+    ax.set_title(f"k = {result.k}: {kept.size} of {len(result.labels)} components kept, "
+                 f"silhouette {result.stability:.3f}", fontsize=10)
+    ax.set_xlabel("replicate components (by cluster)")
+    ax.set_ylabel("replicate components")
     return fig
