@@ -20,11 +20,13 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
-"objective", "relative" and "sklearn" stopping rules.  Graphs, missing values, nsNMF, ``shuffle`` and
-``stop="pgrad"`` take the Python loop (:func:`supports`).
+"objective", "relative" and "sklearn" stopping rules; with missing values (observed-only data)
+"cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"`` and MU with missing values take
+the Python loop (:func:`supports`).
 
 Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array
-itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``.
+itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``, observed-only data (the stored
+entries are the observations) the tuple ``(data, indices, indptr, n_cols, OBSERVED)``.
 """
 
 import numba
@@ -78,6 +80,8 @@ _pow_rows = dense_k.pow_rows_serial
 _spmm = csr_k.spmm_serial
 _mu_ratio_times = csr_k.mu_ratio_times_serial
 _csr_beta_terms = csr_k.beta_terms_serial
+_residual_terms = csr_k.residual_terms_serial
+_masked_hals = csr_k.masked_hals_rows_serial
 
 
 def supports(fit):
@@ -88,7 +92,8 @@ def supports(fit):
             and data.X_op.n_stored < thread_settings.small_problem
             and not fit.accelerate and fit.S is None and not fit.shuffle
             and fit.stop != "pgrad" and fit.penalty_W.graph is None
-            and not data.X_op.observed_only
+            and (not data.X_op.observed_only  # missing values: the per-row Gram sweeps
+                 or (fit.beta == 2.0 and fit.solver.name in ("cd", "hals")))
             # CSR with β ∉ {1, 2}: the MU denominator forms the whole model A Bᵀ
             and (not data.sparse or fit.beta in (1.0, 2.0)
                  or m * n < thread_settings.small_problem))
@@ -97,10 +102,10 @@ def supports(fit):
 def operators(data):
     """The compiled loop's operators of ``X`` and ``Xᵀ`` (see the module's docstring)."""
     def as_op(op):
-        if op.observed_only:
-            raise ValueError("the compiled loop takes complete data only")
         if not hasattr(op, "args"):
             return op.X
+        if op.observed_only:
+            return op.args + (np.int64(op.shape[1]), OBSERVED)
         return op.args + (np.int64(op.shape[1]),)
 
     return as_op(data.X_op), as_op(data.Xt_op)
@@ -120,8 +125,26 @@ def _beta_sums(op, A, B, beta, eps):
     """``(s1, s2, s3)`` of ``D_β(X | A Bᵀ)`` (as ``op.beta_terms``), and the entries counted."""
 
 
+def _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq):
+    """The ``cd``/``hals`` half-step on ``A`` (in place): ``(violation, X B, BᵀB)`` as
+    :func:`_half_step` returns them."""
+
+
+def _half_sq_error(op, A, B, sq_norm, XB, G):
+    """``½‖X − A Bᵀ‖²`` over the counted entries, from the least-squares step's products where
+    they give it."""
+
+
+OBSERVED = np.int8(1)
+"""The marker that makes an operator tuple observed-only (a 5-tuple, typed apart from CSR's)."""
+
+
 def _is_dense(op):
     return isinstance(op, types.Array)
+
+
+def _is_observed(op):
+    return isinstance(op, types.BaseTuple) and len(op.types) == 5
 
 
 @overload(_times)
@@ -129,8 +152,8 @@ def _times_impl(op, B):
     if _is_dense(op):
         return lambda op, B: np.dot(op, B)
 
-    def csr(op, B):
-        data, indices, indptr, _ = op
+    def csr(op, B):  # observed-only data: X B over the observed entries
+        data, indices, indptr = op[0], op[1], op[2]
         out = np.empty((indptr.shape[0] - 1, B.shape[1]), B.dtype)
         _spmm(data, indices, indptr, B, out)
         return out
@@ -163,8 +186,9 @@ def _mu_products_impl(op, A, B, beta, eps):
 
         return dense
 
+    # (compiled for observed-only operators too, never called with them: supports())
     def csr(op, A, B, beta, eps):
-        data, indices, indptr, _ = op
+        data, indices, indptr = op[0], op[1], op[2]
         dt = A.dtype.type
         num = np.empty_like(A)
         _mu_ratio_times(data, indices, indptr, A, B, dt(beta), dt(eps), num)
@@ -186,8 +210,8 @@ def _beta_sums_impl(op, A, B, beta, eps):
 
         return dense
 
-    def csr(op, A, B, beta, eps):
-        data, indices, indptr, n_cols = op
+    def csr(op, A, B, beta, eps):  # (as _mu_products: never with observed-only data)
+        data, indices, indptr, n_cols = op[0], op[1], op[2], op[3]
         sums = _csr_beta_terms(data, indices, indptr, A, B, beta, eps).sum(axis=0)
         if beta == 1.0:
             s3 = np.dot(A.astype(np.float64).sum(axis=0), B.astype(np.float64).sum(axis=0))
@@ -198,6 +222,50 @@ def _beta_sums_impl(op, A, B, beta, eps):
         return sums[0], sums[1], s3, (indptr.shape[0] - 1) * n_cols
 
     return csr
+
+
+@overload(_least_squares)
+def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq):
+    if _is_observed(op):  # each row's own Gram matrix: RowGrams.sweeps
+        def observed(op, A, B, l1, l2, n_sweeps, delta_sq):
+            data, indices, indptr = op[0], op[1], op[2]
+            change = np.empty(indptr.shape[0] - 1)
+            _masked_hals(data, indices, indptr, A, B, float(l1), float(l2), n_sweeps, change)
+            empty = np.empty((0, 0), A.dtype)
+            return np.nan, empty, empty
+
+        return observed
+
+    def shared(op, A, B, l1, l2, n_sweeps, delta_sq):  # one Gram matrix: SharedGram.sweeps
+        dt = A.dtype.type
+        XB = _times(op, B)
+        G = np.dot(B.T, B)
+        XB_l1 = XB - dt(l1) if l1 != 0.0 else XB
+        G_l2 = G
+        if l2 != 0.0:
+            G_l2 = G.copy()
+            for t in range(G.shape[0]):
+                G_l2[t, t] += dt(l2)
+        first, violation = _hals_sweep(A, G_l2, XB_l1)
+        done = 1
+        while done < n_sweeps and first != 0.0:
+            change = _hals_sweep(A, G_l2, XB_l1)[0]
+            done += 1
+            if change <= delta_sq * first:
+                break
+        return violation, XB, G
+
+    return shared
+
+
+@overload(_half_sq_error)
+def _half_sq_error_impl(op, A, B, sq_norm, XB, G):
+    if _is_observed(op):  # at the observed entries (losses.divergence: op.residual_sq)
+        def observed(op, A, B, sq_norm, XB, G):
+            return 0.5 * _residual_terms(op[0], op[1], op[2], A, B)[:, 0].sum()
+
+        return observed
+    return lambda op, A, B, sq_norm, XB, G: 0.5 * frobenius_from_parts(sq_norm, B, XB, G)
 
 
 # ---------------------------------------------------------------- the half-step and the loop
@@ -220,28 +288,15 @@ def _half_step(op, A, B, solver, beta, gamma_, l1, l2, n_sweeps, delta_sq, zero_
     violation of the first sweep (``cd``/``hals``, else NaN) and, for β = 2, the products
     without the penalty (the objective's parts; empty otherwise)."""
     dt = A.dtype.type
+    if beta == 2.0 and solver != MU:
+        return _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq)
     if beta == 2.0:
         XB = _times(op, B)
         G = np.dot(B.T, B)
-        if solver == MU:
-            den = np.dot(A, G)
-            _add_penalty(den, A, l1, l2)
-            _mu_apply(A, XB, den, dt(gamma_), dt(EPSILON), dt(zero_below))
-            return np.nan, XB, G
-        XB_l1 = XB - dt(l1) if l1 != 0.0 else XB
-        G_l2 = G
-        if l2 != 0.0:
-            G_l2 = G.copy()
-            for t in range(G.shape[0]):
-                G_l2[t, t] += dt(l2)
-        first, violation = _hals_sweep(A, G_l2, XB_l1)
-        done = 1
-        while done < n_sweeps and first != 0.0:
-            change = _hals_sweep(A, G_l2, XB_l1)[0]
-            done += 1
-            if change <= delta_sq * first:
-                break
-        return violation, XB, G
+        den = np.dot(A, G)
+        _add_penalty(den, A, l1, l2)
+        _mu_apply(A, XB, den, dt(gamma_), dt(EPSILON), dt(zero_below))
+        return np.nan, XB, G
     num, den = _mu_products(op, A, B, beta, EPSILON)
     _add_penalty(den, A, l1, l2)
     _mu_apply(A, num, den, dt(gamma_), dt(EPSILON), dt(zero_below))
@@ -274,7 +329,7 @@ def iterate(op, op_t, W, Ht, fixed, state, trace, n_done, n_until, pause):
                 or (not np.isnan(violation) and tol > 0)):
             continue
         if beta == 2.0:
-            data_term = 0.5 * frobenius_from_parts(sq_norm, Ht, XtW, WtW)
+            data_term = _half_sq_error(op, W, Ht, sq_norm, XtW, WtW)
         else:
             s1, s2, s3, n_entries = _beta_sums(op, W, Ht, beta, EPSILON)
             data_term = divergence_from_terms(s1, s2, s3, beta, n_entries)
@@ -419,9 +474,9 @@ def run_many(fits, Ws, Hts, rules):
         histories.append(history)
         if done:  # nothing to improve
             outcomes[i] = _end(fit, W, Ht, 0, "tol", history)
-        else:  # one compiled call per kind of data: dense/CSR, dtype, index dtype
+        else:  # one compiled call per kind of data: dense/CSR/observed, dtypes
             X = fit.data.X_op.X
-            groups.setdefault((fit.data.sparse, X.dtype,
+            groups.setdefault((fit.data.sparse, fit.data.X_op.observed_only, X.dtype,
                                X.indices.dtype if fit.data.sparse else None), []).append(i)
     for members in groups.values():
         _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress)

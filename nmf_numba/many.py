@@ -104,6 +104,18 @@ def _per_problem_init(init, p):
     return [init] * p
 
 
+def _per_problem_mask(mask, p):
+    """The mask of each problem: a list or tuple of p masks (each None, a 2-D array or a sparse
+    pattern) is one per problem; anything else is shared."""
+    if isinstance(mask, (list, tuple)) and all(
+            m is None or sp.issparse(m) or np.ndim(m) == 2 for m in mask):
+        if len(mask) != p:
+            raise ValueError(f"mask has {len(mask)} entries for {p} problems: pass one per "
+                             "problem (None for complete data) or a single mask for all.")
+        return list(mask)
+    return [mask] * p
+
+
 def nmf_many(Xs, n_components=None, **options):
     """Fit NMF to each of many matrices: ``[nmf(X, n_components, **options) for X in Xs]``,
     with the fits side by side on the cores.
@@ -121,7 +133,9 @@ def nmf_many(Xs, n_components=None, **options):
           Generator or RandomState is drawn from problem after problem, as a loop of calls
           would), or a sequence of p values, one per problem;
         * ``init``: a name for all, or a pair of stacks ``(W0s (p, m, k), H0s (p, k, n))``, or
-          a list of p ``(W0, H0)`` pairs.
+          a list of p ``(W0, H0)`` pairs;
+        * ``mask``: one for all, or a list of p masks (each None, a boolean array or a sparse
+          pattern), e.g. the folds of a cross-validation.
 
     Returns
     -------
@@ -131,8 +145,8 @@ def nmf_many(Xs, n_components=None, **options):
     Notes
     -----
     The fits that the compiled small-problem loop runs (:mod:`nmf_numba._compiled`: "cd",
-    "hals" and "mu" without ``accelerate``, graphs, missing values, nsNMF, ``shuffle`` or
-    ``stop="pgrad"``, below the small-problem size, and without ``callback``,
+    "hals" and "mu" without ``accelerate``, graphs, nsNMF, ``shuffle`` or ``stop="pgrad"``,
+    "cd" and "hals" with missing values, below the small-problem size, and without ``callback``,
     ``time_limit``, ``verbose`` or ``n_init > 1``) run together, one per thread at a time, the
     BLAS on one thread; each other fit is a call of :func:`nmf` after them.  Problems whose
     fit ends on ``max_iter`` give one ConvergenceWarning for the call, not one each.  The
@@ -153,19 +167,20 @@ def nmf_many(Xs, n_components=None, **options):
     p = len(problems)
     seeds = _per_problem(options.pop("random_state"), p, "random_state")
     inits = _per_problem_init(options.pop("init"), p)
+    masks = _per_problem_mask(options.pop("mask"), p)
     t_start = time.perf_counter()
-    results, batch, last = [None] * p, [], (None, None)
+    results, batch, last = [None] * p, [], (None, None, None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", convergence_warning())
         for i, X in enumerate(problems):
-            mine = dict(options, init=inits[i], random_state=seeds[i])
-            if X is last[0]:  # the same matrix again (replicates): validated and held once
-                fit = _same_data(last[1], X, n_components, inits[i], seeds[i])
+            mine = dict(options, init=inits[i], random_state=seeds[i], mask=masks[i])
+            if X is last[0] and masks[i] is last[1]:  # replicates: validated and held once
+                fit = _same_data(last[2], X, n_components, inits[i], seeds[i])
             elif sp.issparse(X) or np.ndim(X) == 2:
                 fit = _validate(X, n_components, **mine)
             else:
                 raise ValueError(f"problem {i} has shape {np.shape(X)}: each must be 2-D.")
-            last = (X, fit)
+            last = (X, masks[i], fit)
             if fit.n_init > 1 or not _compiled.batchable(fit):
                 results[i] = nmf(X, n_components, **mine)  # in order: shared draws as a loop
                 continue

@@ -18,6 +18,7 @@ from . import _validation
 from ._random import as_rng, draw_seeds
 from ._sklearn import convergence_warning
 from .clustering import consensus
+from .many import nmf_many
 from .metrics import beta_divergence, explained_variance, relative_error
 from .distributed import is_dask_array
 from .nmf import nmf
@@ -80,7 +81,8 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         Scored in increasing order; the table has one row per distinct rank.
     n_folds : int
         Cross-validation folds (each hides 1/n_folds of the entries).  The fold assignment is an
-        m×n array of small integers, so sparse X costs m·n bytes here (X itself is never
+        m×n array of small integers and each fold's mask an m×n boolean array, so sparse X
+        costs (n_folds + 1)·m·n bytes here (X itself is never
         densified: the held-out values and the model are read at the hidden entries only).
     n_runs : int
         Restarts per rank for the consensus measures (cophenetic, dispersion); 0 skips them.
@@ -131,27 +133,27 @@ def select_rank(X, ranks, *, n_folds=5, n_runs=0, beta_loss="frobenius", random_
         kw.setdefault("solver", "hals")
     warm = "init" not in kw
     seed = int(draw_seeds(rng, 1)[0])
+    observed = [folds != f for f in range(n_folds)]  # fold f hides the entries folds == f
     fold_fits = [None] * n_folds  # each fold's fit at the last rank
     full, table, at_max_iter = None, [], 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", convergence_warning())  # one summary below
         for rank in ranks:
-            full = nmf(X, rank, random_state=seed, **_start(kw, warm, full, rank, X, seed))
-            at_max_iter += full.stop_reason == "max_iter"
+            # the fit on all entries and one per fold, side by side (nmf_many)
+            starts = [_start(kw, warm, previous, rank, X, seed + f)
+                      for f, previous in enumerate([full] + fold_fits)]
+            fits = nmf_many([X] * (n_folds + 1), rank, mask=[None] + observed,
+                            random_state=seed, **dict(kw, init=[s["init"] for s in starts]))
+            full, *fold_fits = fits.results
+            at_max_iter += sum(fit.stop_reason == "max_iter" for fit in fits.results)
             row = {
                 "rank": rank,
                 "loss": full.loss,
                 "relative_error": relative_error(X, full),
                 "explained_variance": explained_variance(X, full),
             }
-            errors = []
-            for f in range(n_folds):
-                hidden = folds == f
-                fit = nmf(X, rank, mask=~hidden, random_state=seed,
-                          **_start(kw, warm, fold_fits[f], rank, X, seed + f + 1))
-                at_max_iter += fit.stop_reason == "max_iter"
-                fold_fits[f] = fit
-                errors.append(_held_out_error(X, fit, hidden, beta))
+            errors = [_held_out_error(X, fit, folds == f, beta)
+                      for f, fit in enumerate(fold_fits)]
             row["cv_error"] = float(np.mean(errors))
             row["cv_error_std"] = float(np.std(errors))
             if n_runs:

@@ -139,10 +139,43 @@ def test_what_the_compiled_loop_does_not_run_takes_the_python_loop(ran, kw):
     assert ran == []
 
 
-def test_missing_values_take_the_python_loop(ran):
+@pytest.mark.parametrize("how", ["nan", "mask", "unobserved"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver, extra", [
+    ("cd", {}), ("hals", {}), ("cd", dict(alpha_W=0.02, alpha_H=0.01, l1_ratio=0.5)),
+    ("hals", dict(stop="relative")), ("cd", dict(stop="sklearn")),
+])
+def test_missing_values_in_the_compiled_loop(monkeypatch, ran, how, dtype, solver, extra):
+    """cd/hals with missing values (each row's own Gram matrix, only the observed entries in
+    the objective): the Python loop's iterates and stopping iteration."""
+    X = _data("dense", dtype, seed=2)
+    hidden = np.random.default_rng(5).random(X.shape) < 0.25
+    kw = dict(solver=solver, random_state=0, max_iter=150, tol=1e-5, accelerate=False, **extra)
+    if how == "nan":
+        X[hidden] = np.nan
+    elif how == "mask":
+        kw["mask"] = ~hidden
+    else:
+        X = sp.csr_matrix(np.where(hidden, 0, X))
+        kw["missing"] = "unobserved"
+    compiled = nn.nmf(X, 4, **kw)
+    assert len(ran) == 1
+    python = _python_loop(monkeypatch, X, 4, **kw)
+    assert len(ran) == 1
+    assert compiled.n_iter == python.n_iter and compiled.stop_reason == python.stop_reason
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(compiled.W, python.W, rtol=tol, atol=tol * np.abs(python.W).max())
+    np.testing.assert_allclose(compiled.H, python.H, rtol=tol, atol=tol * np.abs(python.H).max())
+    np.testing.assert_allclose(compiled.history["objective"], python.history["objective"],
+                               rtol=tol)
+    assert compiled.loss == pytest.approx(python.loss, rel=tol)
+
+
+@pytest.mark.parametrize("kw", [dict(solver="mu"), dict(solver="cd", accelerate=True)])
+def test_missing_values_with_other_solvers_take_the_python_loop(ran, kw):
     X = _data("dense", np.float64)
     X[0, 0] = np.nan
-    nn.nmf(X, 3, solver="cd", max_iter=20, random_state=0)
+    nn.nmf(X, 3, max_iter=20, random_state=0, **kw)
     assert ran == []
 
 
@@ -199,6 +232,13 @@ def test_serial_twins_are_the_parallel_kernels_bit_for_bit():
     csr_k.mu_ratio_times(S.data, S.indices, S.indptr, A, B, 1.5, EPSILON, out1)
     csr_k.mu_ratio_times_serial(S.data, S.indices, S.indptr, A, B, 1.5, EPSILON, out2)
     np.testing.assert_array_equal(out1, out2)
+    np.testing.assert_array_equal(csr_k.residual_terms(S.data, S.indices, S.indptr, A, B),
+                                  csr_k.residual_terms_serial(S.data, S.indices, S.indptr, A, B))
+    A1, A2, change1, change2 = A.copy(), A.copy(), np.empty(37), np.empty(37)
+    csr_k.masked_hals_rows(S.data, S.indices, S.indptr, A1, B, 0.01, 0.02, 2, change1)
+    csr_k.masked_hals_rows_serial(S.data, S.indices, S.indptr, A2, B, 0.01, 0.02, 2, change2)
+    np.testing.assert_array_equal(A1, A2)
+    np.testing.assert_array_equal(change1, change2)
     assert not dense_k.mu_apply_serial.targetoptions.get("parallel")
 
 

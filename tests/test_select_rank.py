@@ -7,6 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import nmf_numba as nn
+from nmf_numba import _compiled
 from nmf_numba import selection
 
 
@@ -63,13 +64,13 @@ def test_the_default_call_finds_the_planted_rank(r, noise):
 def test_each_rank_starts_from_the_one_below_on_the_same_entries(monkeypatch):
     X = _grid_case(30, 20, 2, 0.1, seed=1)
     calls = []
-    fit = nn.nmf
+    many = nn.nmf_many
 
-    def spy(X, k, **kw):
-        calls.append((k, kw.get("mask"), kw["init"]))
-        return fit(X, k, **kw)
+    def spy(Xs, k, **kw):  # one call per rank: all of X, then the folds
+        calls.extend((k, mask, init) for mask, init in zip(kw["mask"], kw["init"]))
+        return many(Xs, k, **kw)
 
-    monkeypatch.setattr(selection, "nmf", spy)
+    monkeypatch.setattr(selection, "nmf_many", spy)
     nn.select_rank(X, [4, 2, 3], n_folds=2, random_state=0)
     assert [k for k, _, _ in calls] == [2, 2, 2, 3, 3, 3, 4, 4, 4]  # increasing ranks
     for k, mask, init in calls[:3]:
@@ -85,6 +86,26 @@ def test_each_rank_starts_from_the_one_below_on_the_same_entries(monkeypatch):
     calls.clear()
     nn.select_rank(X, [2, 3], n_folds=2, random_state=0, init="nndsvda")
     assert [init for _, _, init in calls] == ["nndsvda"] * 6
+
+
+def test_the_folds_run_side_by_side_with_the_sequential_result(monkeypatch):
+    """Each rank's fits (all of X and the folds, missing values included) go to the batched
+    engine together, and the table is the one the fits give one after another."""
+    X = _grid_case(40, 30, 3, 0.1, seed=5)
+    engine, problems = _compiled._iterate_many, []
+
+    def spy(*args):
+        problems.append(len(args[0]))
+        return engine(*args)
+
+    monkeypatch.setattr(_compiled, "_iterate_many", spy)
+    together = nn.select_rank(X, [2, 3, 4], n_folds=3, random_state=0)
+    assert sum(problems) >= 3 * 4 and max(problems) >= 3  # the folds, side by side
+    monkeypatch.setattr(_compiled, "batchable", lambda fit: False)
+    problems.clear()
+    apart = nn.select_rank(X, [2, 3, 4], n_folds=3, random_state=0)
+    assert problems == []
+    assert together.table == apart.table
 
 
 def test_one_warning_for_fits_that_did_not_converge():
