@@ -125,9 +125,9 @@ def _beta_sums(op, A, B, beta, eps):
     """``(s1, s2, s3)`` of ``D_β(X | A Bᵀ)`` (as ``op.beta_terms``), and the entries counted."""
 
 
-def _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq):
+def _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
     """The ``cd``/``hals`` half-step on ``A`` (in place): ``(violation, X B, BᵀB)`` as
-    :func:`_half_step` returns them."""
+    :func:`_half_step` returns them (the violation only when ``violation_too``)."""
 
 
 def _half_sq_error(op, A, B, sq_norm, XB, G):
@@ -225,9 +225,9 @@ def _beta_sums_impl(op, A, B, beta, eps):
 
 
 @overload(_least_squares)
-def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq):
+def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
     if _is_observed(op):  # each row's own Gram matrix: RowGrams.sweeps
-        def observed(op, A, B, l1, l2, n_sweeps, delta_sq):
+        def observed(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
             data, indices, indptr = op[0], op[1], op[2]
             change = np.empty(indptr.shape[0] - 1)
             _masked_hals(data, indices, indptr, A, B, float(l1), float(l2), n_sweeps, change)
@@ -236,7 +236,7 @@ def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq):
 
         return observed
 
-    def shared(op, A, B, l1, l2, n_sweeps, delta_sq):  # one Gram matrix: SharedGram.sweeps
+    def shared(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):  # SharedGram.sweeps
         dt = A.dtype.type
         XB = _times(op, B)
         G = np.dot(B.T, B)
@@ -246,10 +246,10 @@ def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq):
             G_l2 = G.copy()
             for t in range(G.shape[0]):
                 G_l2[t, t] += dt(l2)
-        first, violation = _hals_sweep(A, G_l2, XB_l1)
+        first, violation = _hals_sweep(A, G_l2, XB_l1, violation_too)
         done = 1
         while done < n_sweeps and first != 0.0:
-            change = _hals_sweep(A, G_l2, XB_l1)[0]
+            change = _hals_sweep(A, G_l2, XB_l1, False)[0]
             done += 1
             if change <= delta_sq * first:
                 break
@@ -281,15 +281,16 @@ def _add_penalty(den, A, l1, l2):
 
 
 @njit(**SERIAL)
-def _half_step(op, A, B, solver, beta, gamma_, l1, l2, n_sweeps, delta_sq, zero_below):
+def _half_step(op, A, B, solver, beta, gamma_, l1, l2, n_sweeps, delta_sq, zero_below,
+               violation_too):
     """One half-step on ``A`` (in place) for ``X_op ≈ A Bᵀ``: the solver's own
     (``cd``/``hals``: :class:`nmf_numba._data.SharedGram`'s sweeps; ``mu``:
     :func:`nmf_numba.solvers.mu.update`).  Returns ``(violation, X B, BᵀB)``: scikit-learn's
-    violation of the first sweep (``cd``/``hals``, else NaN) and, for β = 2, the products
-    without the penalty (the objective's parts; empty otherwise)."""
+    violation of the first sweep (``cd``/``hals`` when ``violation_too``, else NaN or 0) and,
+    for β = 2, the products without the penalty (the objective's parts; empty otherwise)."""
     dt = A.dtype.type
     if beta == 2.0 and solver != MU:
-        return _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq)
+        return _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too)
     if beta == 2.0:
         XB = _times(op, B)
         G = np.dot(B.T, B)
@@ -318,13 +319,14 @@ def iterate(op, op_t, W, Ht, fixed, state, trace, n_done, n_until, pause):
     (solver, beta, gamma_, l1_W, l2_W, l1_H, l2_H, sweeps_W, sweeps_H, delta_sq, zero_below,
      sq_norm, stop, tol, every, max_iter) = fixed
     n_iter, n_checks, converged = n_done, 0, False
+    violation_too = stop == _SKLEARN and solver == CD  # scikit-learn's rule reads it
     while n_iter < n_until:
         v_W, _, _ = _half_step(op, W, Ht, solver, beta, gamma_, l1_W, l2_W, sweeps_W,
-                               delta_sq, zero_below)
+                               delta_sq, zero_below, violation_too)
         v_H, XtW, WtW = _half_step(op_t, Ht, W, solver, beta, gamma_, l1_H, l2_H, sweeps_H,
-                                   delta_sq, zero_below)
+                                   delta_sq, zero_below, violation_too)
         n_iter += 1
-        violation = v_W + v_H if (stop == _SKLEARN and solver == CD) else np.nan
+        violation = v_W + v_H if violation_too else np.nan
         if not (n_iter % every == 0 or n_iter >= max_iter
                 or (not np.isnan(violation) and tol > 0)):
             continue

@@ -284,6 +284,11 @@ def test_hals_sweep_columns_is_the_reference_sweep(m, k, dtype):
     A2 = A.copy()
     dense_k.hals_sweep(A2, G, XB)
     np.testing.assert_allclose(A1, A2, rtol=tol, atol=tol)
+    # without the violation: the same sweep bit for bit, the violation not summed
+    A3 = A.copy()
+    moved3, skipped = dense_k.hals_sweep_columns(A3, G, XB, False)
+    np.testing.assert_array_equal(A3, A1)
+    assert moved3 == moved and skipped == 0.0
 
 
 def test_hals_sweep_columns_skips_a_zero_or_subnormal_hessian():

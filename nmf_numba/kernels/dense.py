@@ -108,13 +108,14 @@ def hals_sweeps(A, G, XB, max_sweeps, delta_sq):
 
 
 @njit(**SERIAL_SUMS)
-def hals_sweep_columns(A, G, XB):
+def hals_sweep_columns(A, G, XB, violation_too=True):
     """The sweep of :func:`hals_sweep` on the calling thread, in scikit-learn's order (column
     by column, each coordinate's gradient ``A[i] G[:, t] − XB[i, t]`` formed afresh), for the
     compiled small-problem loop: on small problems this is 3-6× faster than the row-block
     kernel run serially (the README's performance section).  The same iterates up to
     rounding.  Returns ``(‖A_new − A_old‖²_F, violation)`` in float64, as :func:`hals_sweep`'s
-    column sums."""
+    column sums; ``violation_too=False`` skips the violation (returned as 0), which only
+    scikit-learn's stopping rule reads, for about a quarter of the sweep's time."""
     n_rows, k = A.shape
     zero = A.dtype.type(0)
     one = A.dtype.type(1)
@@ -128,7 +129,8 @@ def hals_sweep_columns(A, G, XB):
             for r in range(k):
                 g += A[i, r] * G[r, t]
             old = A[i, t]
-            violation += abs(np.float64(g)) if (old > zero or g < zero) else 0.0
+            if violation_too:
+                violation += abs(np.float64(g)) if (old > zero or g < zero) else 0.0
             if h == zero:
                 continue
             new = old - g * h
