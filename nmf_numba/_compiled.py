@@ -471,17 +471,18 @@ def run_many(fits, Ws, Hts, rules):
 
     progress = _NoProgress()
     histories, outcomes, groups = [], [None] * len(fits), {}
-    for i, (fit, W, Ht, rule) in enumerate(zip(fits, Ws, Hts, rules)):
-        history, done = _begin(fit, W, Ht, rule, progress)
-        histories.append(history)
-        if done:  # nothing to improve
-            outcomes[i] = _end(fit, W, Ht, 0, "tol", history)
-        else:  # one compiled call per kind of data: dense/CSR/observed, dtypes
-            X = fit.data.X_op.X
-            groups.setdefault((fit.data.sparse, fit.data.X_op.observed_only, X.dtype,
-                               X.indices.dtype if fit.data.sparse else None), []).append(i)
-    for members in groups.values():
-        _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress)
+    with serial_blas():  # small fits: the objectives at the start and end too (as nmf())
+        for i, (fit, W, Ht, rule) in enumerate(zip(fits, Ws, Hts, rules)):
+            history, done = _begin(fit, W, Ht, rule, progress)
+            histories.append(history)
+            if done:  # nothing to improve
+                outcomes[i] = _end(fit, W, Ht, 0, "tol", history)
+            else:  # one compiled call per kind of data: dense/CSR/observed, dtypes
+                X = fit.data.X_op.X
+                groups.setdefault((fit.data.sparse, fit.data.X_op.observed_only, X.dtype,
+                                   X.indices.dtype if fit.data.sparse else None), []).append(i)
+        for members in groups.values():
+            _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress)
     return outcomes
 
 
@@ -505,7 +506,7 @@ def _rounds(members, fits, Ws, Hts, rules, histories, outcomes, progress):
                        for row in range(len(members))])
         out = np.zeros((len(members), 3), dtype=np.int64)
         t_before = rules[members[0]].elapsed()
-        with serial_blas(), numba.parallel_chunksize(1):
+        with numba.parallel_chunksize(1):
             _iterate_many(ops, ops_t, *lists, traces, n_done, n_until, out)
         t_after = rules[members[0]].elapsed()
         for row, i in enumerate(members):
