@@ -315,10 +315,17 @@ def test_bad_arguments_get_a_one_line_error(kw, error, match):
     assert "\n" not in str(info.value)
 
 
-def test_rank_search_and_dask_refuse_them():
+def test_rank_search_refuses_them():
     X, W0, H0 = _problem()
     with pytest.raises(ValueError, match="n_components='auto'"):
         nn.nmf(X, "auto", init=(W0, H0), fix_H=[0])
+
+
+def test_dask_refuses_them():
+    da = pytest.importorskip("dask.array")
+    X, W0, H0 = _problem()
+    with pytest.raises(ValueError, match="not supported on a Dask array"):
+        nn.nmf(da.from_array(X, chunks=(8, 18)), K, init=(W0, H0), fix_W=[0])
 
 
 def test_nothing_passed_is_modified():
