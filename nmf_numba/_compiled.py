@@ -21,8 +21,8 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
 "objective", "relative" and "sklearn" stopping rules; with missing values (observed-only data)
-"cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"`` and MU with missing values take
-the Python loop (:func:`supports`).
+"cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"``, fixed components and MU with
+missing values take the Python loop (:func:`supports`).
 
 Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array
 itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``, observed-only data (the stored
@@ -92,6 +92,8 @@ def supports(fit):
             and data.X_op.n_stored < thread_settings.small_problem
             and not fit.accelerate and fit.S is None and not fit.shuffle
             and fit.stop != "pgrad" and fit.penalty_W.graph is None
+            # fixed components (fix_H/fix_W): the Python loop's half-steps take them
+            and fit.penalty_W.free is None and fit.penalty_H.free is None
             and (not data.X_op.observed_only  # missing values: the per-row Gram sweeps
                  or (fit.beta == 2.0 and fit.solver.name in ("cd", "hals")))
             # CSR with β ∉ {1, 2}: the MU denominator forms the whole model A Bᵀ

@@ -13,8 +13,9 @@ the same small interface, so that one solver half-step serves both factors::
     op.residual_sq(A, B)             -> ‖X − A Bᵀ‖²_F, accurate in float64
     op.normal_equations(B)           -> the least-squares system of A in X ≈ A Bᵀ (β = 2):
                                         SharedGram (complete data) or RowGrams (observed only)
-    op.kl_newton_sweep(A, B, l1, l2, n, eps)
-                                     -> a coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²
+    op.kl_newton_sweep(A, B, l1, l2, n, eps, free=None)
+                                     -> a coordinate-Newton KL sweep on A (in place), ‖∇ᴾ‖²;
+                                        ``free``: the columns of A it may change
     op.sq_norm                       -> ‖X‖²_F
     op.n_stored                      -> entries a product X B visits (m·n dense, nnz CSR)
     op.n_entries                     -> entries the loss counts (m·n, or the observed ones)
@@ -52,10 +53,25 @@ def _row_blocks(n_rows, n_cols):
         yield slice(start, min(n_rows, start + step))
 
 
+def free_part(A, free):
+    """The columns of ``A`` that a half-step may change (``free``: a boolean array over them,
+    see :class:`nmf_numba.solvers.Penalty`), as a C-contiguous copy; ``A`` itself when
+    ``free`` is None (every column), so that a fit without fixed components runs on exactly
+    the arrays it always did."""
+    return A if free is None else np.ascontiguousarray(A[:, free])
+
+
+def put_free(A, A_free, free):
+    """Write the free columns ``A_free`` (from :func:`free_part`) back into ``A``."""
+    if free is not None:
+        A[:, free] = A_free
+
+
 class SharedGram:
     """The least-squares system of ``A`` in ``X ≈ A Bᵀ`` when every row of ``A`` sees the same
     Gram matrix (complete data): ``XB = X B`` and ``G = BᵀB``.  Penalties (an elastic net, a
-    graph on the rows) are applied as they are asked for, so one system serves any penalty."""
+    graph on the rows, fixed components) are applied as they are asked for, so one system
+    serves any penalty."""
 
     def __init__(self, XB, G):
         self.XB, self.G = XB, G
@@ -65,31 +81,56 @@ class SharedGram:
         """``(A Bᵀ) B = A G``."""
         return np.dot(A, self.G)
 
+    def subproblem(self, A, penalty):
+        """``(A_U, c, Q)``: the penalised least-squares problem ``min_{A_U ≥ 0} ½ tr(A_U Q
+        A_Uᵀ) − ⟨c, A_U⟩`` over the columns ``U`` of ``A`` that ``penalty.free`` lets move.
+
+        With fixed columns ``F`` the data term is ``½‖(X − A_F B_Fᵀ) − A_U B_Uᵀ‖²``, so
+        ``c = (X B − l1)[:, U] − A_F G[F, U]`` and ``Q = (G + l2·I)[U, U]``: the fixed columns
+        move to the right-hand side, and every least-squares solver (a HALS sweep, exact NNLS,
+        projected gradient) solves its usual problem, smaller.  A coordinate sweep on it
+        visits the free coordinates only, with gradients that include the fixed columns, and
+        NNLS solves the free block exactly.  ``A_U`` is a copy (write it back with
+        :func:`put_free`); without fixed columns this is ``(A, X B − l1, G + l2·I)``, no copy."""
+        XB, G = penalty.least_squares(self.XB, self.G)
+        free = penalty.free
+        if free is None:
+            return A, XB, G
+        fixed = ~free
+        c = XB[:, free] - np.dot(A[:, fixed], G[np.ix_(fixed, free)])
+        return (free_part(A, free), np.ascontiguousarray(c),
+                np.ascontiguousarray(G[np.ix_(free, free)]))
+
     def pgrad_sq(self, A, penalty):
         """``‖∇ᴾ_A‖²`` of ``½‖X − A Bᵀ‖²`` plus the penalty (``∇ = A G − X B``, shifted by
-        the elastic net and ``λ L A`` for a graph)."""
+        the elastic net and ``λ L A`` for a graph), over the free columns."""
         XB, G = penalty.least_squares(self.XB, self.G)
         grad = np.dot(A, G) - XB
         if penalty.graph is not None:
             grad = grad + penalty.graph.reg * penalty.graph.laplacian_times(A)
-        return projected_sq(A, grad)
+        return projected_sq(A, grad, penalty.free)
 
     def sweeps(self, A, penalty, max_sweeps=1, delta=0.0, order=None):
-        """Coordinate-descent (HALS) sweeps over the columns of ``A`` (in place): up to
+        """Coordinate-descent (HALS) sweeps over the free columns of ``A`` (in place): up to
         ``max_sweeps``, stopping once a sweep changes ``A`` by at most ``delta`` times what the
         first one changed it (in Frobenius norm).  ``order``: the columns' order (default
-        0..k−1).  Returns scikit-learn's violation of the first sweep (the sum of ``|∇ᴾ|`` met
-        at each coordinate; None with a graph)."""
-        XB, G = penalty.least_squares(self.XB, self.G)
+        0..k−1; fixed columns in it are skipped).  Returns scikit-learn's violation of the
+        first sweep (the sum of ``|∇ᴾ|`` met at each free coordinate; None with a graph)."""
+        A_free, XB, G = self.subproblem(A, penalty)
+        free = penalty.free
+        if free is not None and order is not None:  # the free columns' places in A_free
+            order = (np.cumsum(free) - 1)[order[free[order]]]
         graph = penalty.graph
         if order is not None:  # sweep the columns put in the order, then put them back
-            A_perm = np.ascontiguousarray(A[:, order])
+            A_perm = np.ascontiguousarray(A_free[:, order])
             violation = self._sweeps(A_perm, np.ascontiguousarray(G[np.ix_(order, order)]),
                                      np.ascontiguousarray(XB[:, order]), graph, max_sweeps,
                                      delta)
-            A[:, order] = A_perm
-            return violation
-        return self._sweeps(A, G, XB, graph, max_sweeps, delta)
+            A_free[:, order] = A_perm
+        else:
+            violation = self._sweeps(A_free, G, XB, graph, max_sweeps, delta)
+        put_free(A, A_free, free)
+        return violation
 
     @staticmethod
     def _sweeps(A, G, XB, graph, max_sweeps, delta):
@@ -134,14 +175,28 @@ class RowGrams:
         return self.op.model_times(A, self.B)
 
     def pgrad_sq(self, A, penalty):
-        """``∇ = (M ⊙ (A Bᵀ − X)) B + l1 + l2·A``, projected."""
-        return projected_sq(A, penalty.add_to_denominator(self.model_times(A), A) - self.XB)
+        """``∇ = (M ⊙ (A Bᵀ − X)) B + l1 + l2·A``, projected (over the free columns)."""
+        return projected_sq(A, penalty.add_to_denominator(self.model_times(A), A) - self.XB,
+                            penalty.free)
 
     def sweeps(self, A, penalty, max_sweeps=1, delta=0.0, order=None):
         """``max_sweeps`` HALS sweeps per row on its own Gram matrix (formed once per row; the
         ``delta`` rule and ``order`` apply to shared Gram matrices only).  Returns None (no
-        violation)."""
-        self.op.masked_hals(A, self.B, penalty.l1, penalty.l2, max_sweeps)
+        violation).
+
+        With fixed columns ``F`` (``penalty.free``) the sweeps run on the free columns ``U``
+        against the observed residual ``x_ij − a_F,i·b_F,j``: the same subproblem as
+        :meth:`SharedGram.subproblem`, each row with its own Gram matrix."""
+        free = penalty.free
+        if free is None:
+            self.op.masked_hals(A, self.B, penalty.l1, penalty.l2, max_sweeps)
+            return None
+        fixed = ~free
+        residual = self.op.X.data - self.op.model_at_stored(A[:, fixed], self.B[:, fixed])
+        A_free = free_part(A, free)
+        self.op.masked_hals(A_free, free_part(self.B, free), penalty.l1, penalty.l2,
+                            max_sweeps, data=residual)
+        put_free(A, A_free, free)
         return None
 
 
@@ -200,13 +255,17 @@ class DenseOp:
             s += kernel(self.X[rows], P, float(beta), float(eps)).sum(axis=0)
         return tuple(s)
 
-    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps, free=None):
+        """The sweep visits the free columns of A only (``free``; None: all); the model it
+        keeps current, ``A Bᵀ``, includes the fixed ones."""
         P = np.dot(A, B.T)
         pgrad_sq = np.empty(self.shape[0])
-        colsum = B.sum(axis=0, dtype=np.float64)
+        A_free, B_free = free_part(A, free), free_part(B, free)
+        colsum = B_free.sum(axis=0, dtype=np.float64)
         dense_k.kl_newton_sweep(
-            self.X, P, A, B, colsum, self._cols, l1, l2, max_newton, eps, pgrad_sq
+            self.X, P, A_free, B_free, colsum, self._cols, l1, l2, max_newton, eps, pgrad_sq
         )
+        put_free(A, A_free, free)
         return float(pgrad_sq.sum())
 
     def normal_equations(self, B):
@@ -289,12 +348,21 @@ class CsrOp:
     def normal_equations(self, B):
         return SharedGram(self.times(B), np.dot(B.T, B))
 
-    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
+    def model_at_stored(self, A, B):
+        """``(A Bᵀ)_ij`` at the stored entries, in ``X.data``'s order."""
         P = np.empty_like(self.X.data)
-        csr_k.model_stored(*self.args, A, B, P)
+        csr_k.model_stored(*self.args, np.ascontiguousarray(A), np.ascontiguousarray(B), P)
+        return P
+
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps, free=None):
+        """As :meth:`DenseOp.kl_newton_sweep`, the model at the stored entries only."""
+        P = self.model_at_stored(A, B)
         pgrad_sq = np.empty(self.shape[0])
-        colsum = B.sum(axis=0, dtype=np.float64)
-        csr_k.kl_newton_sweep(*self.args, P, A, B, colsum, l1, l2, max_newton, eps, pgrad_sq)
+        A_free, B_free = free_part(A, free), free_part(B, free)
+        colsum = B_free.sum(axis=0, dtype=np.float64)
+        csr_k.kl_newton_sweep(*self.args, P, A_free, B_free, colsum, l1, l2, max_newton, eps,
+                              pgrad_sq)
+        put_free(A, A_free, free)
         return float(pgrad_sq.sum())
 
     def residual_sq(self, A, B):
@@ -357,9 +425,13 @@ class ObservedOp(CsrOp):
     def residual_sq(self, A, B):
         return float(csr_k.residual_terms(*self.args, A, B)[:, 0].sum())
 
-    def masked_hals(self, A, B, l1, l2, n_sweeps):
+    def masked_hals(self, A, B, l1, l2, n_sweeps, data=None):
+        """Per-row HALS sweeps on A (``csr_k.masked_hals_rows``) against the stored values,
+        or against ``data`` at the same entries (a residual, for fixed components)."""
         change = np.empty(self.shape[0])
-        csr_k.masked_hals_rows(*self.args, A, B, float(l1), float(l2), n_sweeps, change)
+        values = self.X.data if data is None else data
+        csr_k.masked_hals_rows(values, self.X.indices, self.X.indptr, A, B, float(l1),
+                               float(l2), n_sweeps, change)
         return float(change.sum())
 
 

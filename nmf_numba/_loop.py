@@ -122,6 +122,9 @@ class NMFResult:
     solver : str
     accelerated : bool
         Whether the solver's accelerated variant ran (``accelerate``).
+    fixed_H, fixed_W : boolean ndarray (n_components,)
+        Which components were fixed (``fix_H``, ``fix_W``): those rows of H and columns of W
+        are the start's, bit for bit.  All False when none was.
     """
 
     W: np.ndarray
@@ -143,6 +146,8 @@ class NMFResult:
     accelerated: bool = False
     rank_selection: object = None
     """``n_components="auto"``: the :class:`~nmf_numba.RankSelection` that chose the rank."""
+    fixed_H: np.ndarray = None
+    fixed_W: np.ndarray = None
 
     def labels(self):
         """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
@@ -346,8 +351,10 @@ def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
 
 
 def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, best_run=0,
-                 accelerated=False):
-    """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask)."""
+                 accelerated=False, fixed_H=None, fixed_W=None):
+    """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask); ``fixed_H`` and
+    ``fixed_W``: boolean arrays over the components, or None for none fixed."""
+    k = Ht.shape[1]
     return NMFResult(
         W=W,
         H=np.ascontiguousarray(Ht.T),
@@ -364,4 +371,6 @@ def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, 
         run_losses=np.asarray([outcome.loss] if run_losses is None else run_losses),
         best_run=best_run,
         accelerated=bool(accelerated),
+        fixed_H=np.zeros(k, dtype=bool) if fixed_H is None else fixed_H.copy(),
+        fixed_W=np.zeros(k, dtype=bool) if fixed_W is None else fixed_W.copy(),
     )

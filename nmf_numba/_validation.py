@@ -408,3 +408,46 @@ def check_op_magnitude(op):
     """:func:`check_magnitude` for a data operator (``op.X`` dense or CSR, ``op.sq_norm``)."""
     values = op.X.data if sp.issparse(op.X) else op.X
     check_magnitude(float(values.max()) if values.size else 0.0, op.sq_norm)
+
+
+def check_fixed_components(fixed, k, name):
+    """``fix_H`` / ``fix_W`` of :func:`nmf_numba.nmf` as a boolean array over the k components
+    (True: fixed), or None when none is fixed (``None``, an empty list or an all-False mask),
+    so that such a fit is today's fit exactly.
+
+    Takes integer indices in ``[0, k)`` (each at most once) or a boolean mask of length k;
+    anything else is a one-line error that names the argument."""
+    if fixed is None:
+        return None
+    if sp.issparse(fixed) or isinstance(fixed, (str, bytes, dict, set, frozenset)):
+        raise TypeError(f"{name} must be component indices or a boolean mask over the "
+                        f"{k} components, got {type(fixed).__name__}.")
+    try:
+        values = np.asarray(fixed)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be component indices or a boolean mask over the {k} "
+                        f"components, got {fixed!r}.") from None
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (indices or a mask over the {k} components), got "
+                         f"shape {values.shape}; for one component pass a list, e.g. [0].")
+    if values.size == 0:
+        return None
+    if values.dtype == np.bool_:
+        if values.shape[0] != k:
+            raise ValueError(f"{name} is a boolean mask of length {values.shape[0]}, but there "
+                             f"are {k} components: pass one entry per component.")
+        mask = values.copy()
+    elif values.dtype.kind in "iu":
+        bad = values[(values < 0) | (values >= k)]
+        if bad.size:
+            raise ValueError(f"{name} holds component index {bad[0]}, out of range: indices "
+                             f"run from 0 to {k - 1} (n_components={k}).")
+        unique, counts = np.unique(values, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(f"{name} lists component {unique[counts > 1][0]} more than once.")
+        mask = np.zeros(k, dtype=bool)
+        mask[values] = True
+    else:
+        raise TypeError(f"{name} must hold integer component indices or booleans, got dtype "
+                        f"{values.dtype}.")
+    return mask if mask.any() else None

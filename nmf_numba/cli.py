@@ -163,10 +163,15 @@ def cmd_fit(args):
                   init=args.init, max_iter=args.max_iter, tol=args.tol, alpha_W=args.alpha_W,
                   l1_ratio=args.l1_ratio, random_state=args.seed,
                   accelerate={"auto": "auto", "on": True, "off": False}[args.accelerate])
+    fixed = {}
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = nn.nmf(X, verbose=_progress_wanted(args), **params)
+        if args.fix_H is not None:
+            F = read_matrix(args.fix_H)
+            fixed = dict(init=_start_with_fixed_rows(X, F, params, args.fix_H),
+                         fix_H=np.arange(F.shape[0]))
+        res = nn.nmf(X, verbose=_progress_wanted(args), **dict(params, **fixed))
     seconds = time.perf_counter() - t0
     W, H = res.W, res.H
     summary = {
@@ -174,7 +179,9 @@ def cmd_fit(args):
         "shape": list(X.shape),
         "format": "csr" if sp.issparse(X) else "dense",
         "parameters": dict(params, solver=res.solver, beta_loss=res.beta,
-                           accelerate=res.accelerated),
+                           accelerate=res.accelerated,
+                           fix_H=None if args.fix_H is None else str(args.fix_H)),
+        "fixed_components": int(res.fixed_H.sum()),
         "n_iter": int(res.n_iter),
         "stop_reason": res.stop_reason,
         "converged": bool(res.converged),
@@ -214,6 +221,34 @@ def cmd_fit(args):
         print(f"wrote {out} (W, H) and {out.with_suffix('.json')}"
               + (f" and {len(figures)} figure(s) in {args.plot}" if figures else ""))
     return 0
+
+
+def _start_with_fixed_rows(X, F, params, path):
+    """The custom start ``(W0, H0)`` of ``fit --fix-H``: H0's first rows are the fixed
+    components ``F`` (a dense array whose rows are components over X's columns), its other
+    ``k − len(F)`` rows the first rows of the ``--init`` start drawn with ``k − len(F)``
+    components; W0 is :func:`nmf_numba.transform` of X for that H0 (the best W for the start,
+    with the fit's loss), so that the fixed and the drawn components start on one scale."""
+    import scipy.sparse as sp
+
+    import nmf_numba as nn
+
+    k = params["n_components"]
+    F = F.toarray() if sp.issparse(F) else np.asarray(F, dtype=np.float64)
+    if F.shape[1] != X.shape[1]:
+        raise UsageError(f"--fix-H {path}: its rows are components over X's {X.shape[1]} "
+                         f"columns, got shape {F.shape}")
+    if F.shape[0] > k:
+        raise UsageError(f"--fix-H {path}: {F.shape[0]} fixed components for -k {k}; -k counts "
+                         "the fixed and the learned components together")
+    n_new = k - F.shape[0]
+    H0 = F
+    if n_new:
+        _, H_new = nn.initialize(X, n_new, params["init"], random_state=params["random_state"])
+        H0 = np.vstack([F, H_new])
+    H0 = H0.astype(X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+    W0 = nn.transform(X, H0, beta_loss=params["beta_loss"])
+    return W0, H0
 
 
 def _hoyer(A, axis):
@@ -325,6 +360,11 @@ def build_parser():
                      help="penalty weight (H gets the same)")
     fit.add_argument("--l1-ratio", type=float, default=0.0)
     fit.add_argument("--seed", type=int, default=None)
+    fit.add_argument("--fix-H", dest="fix_H", metavar="FILE", default=None,
+                     help="fixed (known) components: a matrix file whose rows are components "
+                          "over X's columns; they are H's first rows and stay as given, the "
+                          "other k minus their number are learned (start: --init's, W0: "
+                          "transform of X for that H)")
     fit.add_argument("--out", default="factors.npz",
                      help="the factors (.npz with W and H); the summary goes beside it as .json")
     fit.add_argument("--plot", metavar="DIR", default=None,

@@ -25,7 +25,7 @@ Differences from scikit-learn, on purpose:
   place, MiniBatchNMF a custom ``H``), and generated starts come from :mod:`nmf_numba.init`.
 * ``NMF`` also takes what :func:`nmf_numba.nmf` takes: the solvers "hals", "anls", "pgd",
   "newton-cd" and "auto"; ``graph_reg``, ``smoothness``, ``missing``, ``n_init``,
-  ``time_limit`` and ``callback``; NaN entries of X as missing values; ``mask=`` and ``graph=``
+  ``time_limit``, ``callback`` and fixed components (``fix_H``, ``fix_W``); NaN entries of X as missing values; ``mask=`` and ``graph=``
   as arguments of ``fit``/``fit_transform`` (per-sample data, like ``sample_weight``).
 * With ``smoothness=θ`` (nsNMF, model ``W S H``) ``components_`` is ``S H``, so that
   ``inverse_transform(W) = W @ components_`` is the model and ``transform`` needs no θ.
@@ -157,6 +157,12 @@ class NMF(_OwnStartAndW, _SkNMF):
         scikit-learn's solvers ("cd", "mu") on scikit-learn's exact iterations and follows
         :func:`nmf_numba.nmf`'s rule for the others; True asks for it with any solver that has
         one.
+    fix_H, fix_W : None, component indices or boolean mask, default=None
+        Fixed (known) components, as in :func:`nmf_numba.nmf`: with ``init="custom"``, the
+        rows ``fix_H`` of the ``H`` passed to ``fit`` (the columns ``fix_W`` of ``W``) stay
+        as given while the others are learned.  ``transform`` is unchanged (it fixes every
+        component of H anyway).  With ``fix_W``, ``fit_transform`` returns the fit's W (whose
+        fixed columns are the given ones) rather than ``transform(X)``'s.
 
     Attributes beyond scikit-learn's
     --------------------------------
@@ -191,6 +197,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         "time_limit": [Interval(Real, 0, None, closed="neither"), None],
         "callback": [callable, None],
         "accelerate": ["boolean", StrOptions({"auto"})],
+        "fix_H": ["array-like", None],
+        "fix_W": ["array-like", None],
     }
 
     def __init__(
@@ -216,6 +224,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         callback=None,
         accelerate="auto",
         max_components=None,
+        fix_H=None,
+        fix_W=None,
     ):
         super().__init__(
             n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
@@ -230,6 +240,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         self.callback = callback
         self.accelerate = accelerate
         self.max_components = max_components
+        self.fix_H = fix_H
+        self.fix_W = fix_W
 
     @property
     def _accelerate(self):
@@ -294,6 +306,10 @@ class NMF(_OwnStartAndW, _SkNMF):
         if self._beta_loss <= 0 and X.min() == 0:  # a sparse X's implicit zeros count
             raise ValueError(_BETA_LE_0)
         search = self._rank_search(H, update_H)
+        fixing = update_H and (self.fix_H is not None or self.fix_W is not None)
+        if fixing and self.init != "custom":
+            raise ValueError(f"fix_H/fix_W need init='custom' with W and H passed to fit (the "
+                             f"fixed components keep their values); got init={self.init!r}.")
         if not search:
             W, H = self._check_w_h(X, W, H, update_H)
         if not update_H:
@@ -311,7 +327,8 @@ class NMF(_OwnStartAndW, _SkNMF):
                 smoothness=self.smoothness, n_init=self.n_init, mask=mask,
                 missing=self.missing, time_limit=self.time_limit, callback=self.callback,
                 random_state=self.random_state, shuffle=self.shuffle and self.solver == "cd",
-                verbose=bool(self.verbose), accelerate=self._accelerate,
+                verbose=bool(self.verbose), accelerate=self._accelerate, fix_H=self.fix_H,
+                fix_W=self.fix_W,
             )
         if res.n_iter == self.max_iter and self.tol > 0:
             warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase it "
@@ -320,7 +337,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         self.rank_selection_ = res.rank_selection if search else None
         H = res.H if res.S is None else np.ascontiguousarray(res.S @ res.H)
         W = res.W
-        if graph is None or self.graph_reg == 0:  # #18663: transform(X)'s W for the final H
+        # #18663: transform(X)'s W for the final H, unless W has fixed columns to keep
+        if (graph is None or self.graph_reg == 0) and not res.fixed_W.any():
             W, _ = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask, self.missing)
         if self.missing == "unobserved" and mask is None:
             mask = X  # the stored entries of a sparse X are the observed ones

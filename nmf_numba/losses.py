@@ -47,9 +47,12 @@ def divergence_from_terms(s1, s2, s3, beta, n_entries):
     return max(value, 0.0)  # a divergence is >= 0; rounding can leave a tiny negative
 
 
-def projected_sq(A, grad):
+def projected_sq(A, grad, free=None):
     """``‖∇ᴾ‖²_F``: the gradient where ``A > 0``, its negative part where ``A = 0`` (the
-    stationarity measure of the non-negative problem)."""
+    stationarity measure of the non-negative problem).  ``free``: a boolean array over A's
+    columns; only those count (the others are fixed components, not variables)."""
+    if free is not None:
+        A, grad = A[:, free], grad[:, free]
     pg = np.where(A > 0, grad, np.minimum(grad, 0))
     return float(np.vdot(pg, pg))
 

@@ -56,6 +56,9 @@ class _Fit:
     shuffle: bool
     verbose: bool
     accelerate: bool = False
+    fixed_H: object = None  # boolean arrays over the k components (None: none fixed)
+    fixed_W: object = None
+    given: object = None    # the custom (W0, H0), checked, when components are fixed
 
     def smoothed(self, A):
         return A if self.S is None else np.dot(A, self.S)
@@ -81,7 +84,8 @@ class _Fit:
         plain run).  Later runs draw their seeds from ``random_state``; they use ``init`` again
         when it is randomised ("random", "nndsvdar"), and "random" when it is deterministic
         ("nndsvd", "nndsvda", a custom ``(W0, H0)``; "auto" resolves to one of these), which
-        would only repeat the first run."""
+        would only repeat the first run.  Every run starts from the fixed components' given
+        values (:meth:`start`)."""
         plan = [(self.init, self.random_state)]
         if self.n_init > 1:
             randomised = isinstance(self.init, str) and self.init in ("random", "nndsvdar")
@@ -90,10 +94,22 @@ class _Fit:
                                                                  self.n_init - 1)]
         return plan
 
+    def start(self, init, seed):
+        """``(W0, H0)`` of a run from ``init`` and ``seed`` (see :meth:`restarts`), with the
+        fixed components (rows of H, columns of W) set to their given values: a restart draws
+        only the components it learns."""
+        W0, H0 = _initialize(self.init_data, self.k, init, seed)
+        if self.fixed_H is not None:
+            H0[self.fixed_H] = self.given[1][self.fixed_H]
+        if self.fixed_W is not None:
+            W0[:, self.fixed_W] = self.given[0][:, self.fixed_W]
+        return W0, H0
+
 
 def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, alpha_W,
               alpha_H, l1_ratio, graph, graph_reg, smoothness, n_init, mask, missing,
-              time_limit, callback, random_state, shuffle, verbose, accelerate):
+              time_limit, callback, random_state, shuffle, verbose, accelerate, fix_H=None,
+              fix_W=None):
     """Every argument of :func:`nmf` checked once, into a :class:`_Fit`."""
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
@@ -126,6 +142,7 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     n_init = _validation.check_int(n_init, "n_init", 1)
     as_rng(random_state)  # the one random_state rule: its error now, not after the data work
     k = check_n_components(n_components, X, init)
+    fixed_H, fixed_W = _check_fixed(fix_H, fix_W, k, init)
 
     data = Data(X_fit, observed_only=observed is not None)
     _validation.check_magnitude(data.max_abs, data.sq_norm)
@@ -133,14 +150,37 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     if affinity is not None:
         graph_term = Graph(affinity, np.asarray(affinity.sum(axis=1)).ravel(), graph_reg, beta)
     penalty_W, penalty_H = scaled_penalties(X.shape, alpha_W, alpha_H, l1_ratio, graph_term)
+    given = None
+    if fixed_H is not None or fixed_W is not None:  # the W-step's A is W, the H-step's Hᵀ
+        penalty_W = penalty_W._replace(free=None if fixed_W is None else ~fixed_W)
+        penalty_H = penalty_H._replace(free=None if fixed_H is None else ~fixed_H)
+        given = _initialize(X_fit, k, init, None)  # checked copies: the values that stay
     return _Fit(
         data=data, init_data=X_fit, beta=beta, solver=record, k=k, init=init,
         penalty_W=penalty_W, penalty_H=penalty_H,
         S=smoothing_matrix(k, smoothness, X.dtype) if smoothness else None,
         smoothness=smoothness, stop=stop, tol=tol, max_iter=max_iter, time_limit=time_limit,
         callback=callback, n_init=n_init, random_state=random_state, shuffle=bool(shuffle),
-        verbose=verbose, accelerate=accelerate,
+        verbose=verbose, accelerate=accelerate, fixed_H=fixed_H, fixed_W=fixed_W, given=given,
     )
+
+
+def _check_fixed(fix_H, fix_W, k, init):
+    """``fix_H`` and ``fix_W`` as boolean arrays over the k components (None: none fixed),
+    after checking that a custom init gives their values and that something is left to
+    learn."""
+    fixed_H = _validation.check_fixed_components(fix_H, k, "fix_H")
+    fixed_W = _validation.check_fixed_components(fix_W, k, "fix_W")
+    for name, fixed in (("fix_H", fixed_H), ("fix_W", fixed_W)):
+        if fixed is not None and not isinstance(init, tuple):
+            factor = "H0's rows" if name == "fix_H" else "W0's columns"
+            raise ValueError(f"{name} needs init=(W0, H0): the fixed components keep "
+                             f"{factor}; got init={init!r}.")
+    if fixed_H is not None and fixed_W is not None and fixed_H.all() and fixed_W.all():
+        raise ValueError("fix_H and fix_W fix every component of both factors: there is "
+                         "nothing to learn. Evaluate (W0, H0) with nmf_numba.metrics, or fix "
+                         "fewer components.")
+    return fixed_H, fixed_W
 
 
 def _check_accelerate(accelerate, stop):
@@ -180,6 +220,8 @@ def nmf(
     verbose=False,
     accelerate="auto",
     max_components=None,
+    fix_H=None,
+    fix_W=None,
 ):
     """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
 
@@ -309,12 +351,32 @@ def nmf(
 
     max_components : int or None
         With ``n_components="auto"``: the largest rank scored (None: ``min(X.shape)``).
+    fix_H, fix_W : None, int indices or boolean mask over the k components
+        Fixed (known) components, semi-supervised NMF: the rows ``fix_H`` of H and the columns
+        ``fix_W`` of W keep the values of ``init=(W0, H0)`` (in X's dtype) bit for bit for the
+        whole fit, while the other components are learned — known spectra or topics, a fixed
+        background.  Needs a custom init.  Every solver and option runs them: each half-step
+        minimises over the free components only, the fixed ones entering its gradients (exact
+        NNLS over the free block for "anls", the fixed coordinates skipped by "cd", "hals" and
+        "newton-cd", a zero step on them for "pgd", their entries left out of the
+        multiplicative step for "mu"), so each solver is the same method on the smaller
+        problem and the monotone ones stay monotone; ``accelerate`` too (its extrapolation
+        and over-relaxation never move a fixed entry).  Restarts (``n_init``) draw the free
+        components only.  ``fix_H`` = every component learns W for the given H (what
+        :func:`transform` does, with the fit's stopping rule and history).  Fixing every
+        component of both factors is an error (nothing to learn).  A component fixed in both
+        is a constant term of the model.  Fits with fixed components run in the Python loop
+        (not the compiled small-problem loop) and not on Dask arrays.  ``res.fixed_H`` and
+        ``res.fixed_W`` say which components were fixed.
 
     Returns
     -------
     NMFResult
     """
     if isinstance(n_components, str) and n_components == "auto":
+        if fix_H is not None or fix_W is not None:
+            raise ValueError("n_components='auto' chooses the rank, but fixed components "
+                             "(fix_H/fix_W) come with init=(W0, H0), which fixes it: pass an int.")
         return RANK_SEARCH[0](X, max_components, beta_loss=beta_loss, solver=solver, init=init,
                           max_iter=max_iter, tol=tol, stop=stop, alpha_W=alpha_W,
                           alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph,
@@ -332,11 +394,14 @@ def nmf(
         accelerate=accelerate,
     )
     if is_dask_array(X):  # the same solvers and loop, with the work on X's blocks done by Dask
+        if fix_H is not None or fix_W is not None:
+            raise ValueError("fix_H/fix_W are not supported on a Dask array: compute X first "
+                             "(X.compute()) to fit it on one machine.")
         from .distributed import nmf as dask_nmf
 
         return dask_nmf(X, n_components, **options)
     t_start = time.perf_counter()
-    fit = _validate(X, n_components, **options)                      # 1. validate
+    fit = _validate(X, n_components, fix_H=fix_H, fix_W=fix_W, **options)  # 1. validate
     if fit.n_init > 1 and _compiled.batchable(fit):  # restarts side by side, same fits
         runs = _restarts_together(fit, t_start)
     else:
@@ -346,14 +411,15 @@ def nmf(
                                                         >= fit.time_limit):
                 break  # the time limit covers every restart
             with init_threads(fit.data.X_op.n_stored):                  # 2. initialise
-                W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
+                W0, H0 = fit.start(init_r, seed_r)
             runs.append(_run_once(fit, W0, H0, seed_r, t_start))        # 3. iterate
     losses = [outcome.loss for _, outcome in runs]
     best_run = int(np.argmin(losses))  # the first of equal losses
     (W, Ht), outcome = runs[best_run]
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
-                        fit.smoothness, losses, best_run, fit.accelerate)
+                        fit.smoothness, losses, best_run, fit.accelerate, fit.fixed_H,
+                        fit.fixed_W)
 
 
 def _restarts_together(fit, t_start):
@@ -363,7 +429,7 @@ def _restarts_together(fit, t_start):
     Ws, Hts, rules = [], [], []
     for init_r, seed_r in fit.restarts():
         with init_threads(fit.data.X_op.n_stored):
-            W0, H0 = _initialize(fit.init_data, fit.k, init_r, seed_r)
+            W0, H0 = fit.start(init_r, seed_r)
         Ws.append(np.ascontiguousarray(W0, dtype=fit.data.dtype))
         Hts.append(np.ascontiguousarray(H0.T, dtype=fit.data.dtype))
         rules.append(Stopping(fit.stop, fit.tol, fit.beta, None, None, t_start))

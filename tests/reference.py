@@ -203,10 +203,11 @@ def nnls_rows(G, C):
     return np.array(out)
 
 
-def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON):
+def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON, free=None):
     """One coordinate-Newton KL sweep on A for X ≈ A Bᵀ (Hsieh & Dhillon), written from the
     definitions: the model, gradient and Hessian of each coordinate are recomputed from scratch.
-    The objective includes ``l1·ΣA + ½·l2·‖A‖²``.
+    The objective includes ``l1·ΣA + ½·l2·‖A‖²``.  ``free``: visit only these columns (the
+    others are fixed components; their values stay in the model).
 
     Per coordinate: up to ``max_newton`` projected Newton steps s = max(−a, −g/h); a decreasing
     step is halved (up to 30 times, else dropped) until f'(0) + f'(s) ≥ 0.
@@ -226,6 +227,8 @@ def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON):
     pgrad_sq = 0.0
     for i in range(A.shape[0]):
         for r in range(A.shape[1]):
+            if free is not None and not free[r]:
+                continue
             a0 = A[i, r]
             g, h = derivatives(i, r)
             if a0 > 0 or g < 0:
@@ -372,3 +375,56 @@ def knn_graph(X, n_neighbors, weight="binary", sigma=None):
         W = np.where(E, np.clip(C, 0.0, 1.0), 0.0)
     out_dtype = Xd.dtype if Xd.dtype in (np.float32, np.float64) else np.float64
     return W.astype(out_dtype), K
+
+
+# ---------------------------------------------------------------- fixed components
+
+
+def fixed_nnls_step(X, A, B, free, M=None, l2=0.0):
+    """The exact least-squares half-step on A for X ≈ A Bᵀ with A's columns ``~free`` fixed:
+    per row, scipy's NNLS of the free part against what the fixed part leaves,
+    ``min_{a ≥ 0} ‖(x_i − A_F[i] B_Fᵀ) − a B_Uᵀ‖² + l2‖a‖²`` (``M``: only the entries with
+    M true count; l2 by the usual stacking of √l2·I under B_U)."""
+    from scipy.optimize import nnls
+
+    X = dense(X)
+    A = np.array(A, np.float64)
+    B = np.asarray(B, np.float64)
+    free = np.asarray(free, bool)
+    M = np.ones(X.shape, bool) if M is None else np.asarray(M, bool)
+    B_U, B_F = B[:, free], B[:, ~free]
+    for i in range(A.shape[0]):
+        obs = M[i]
+        rhs = X[i, obs] - B_F[obs] @ A[i, ~free]
+        system = np.vstack([B_U[obs], np.sqrt(l2) * np.eye(B_U.shape[1])])
+        A[i, free] = nnls(system, np.concatenate([rhs, np.zeros(B_U.shape[1])]))[0]
+    return A
+
+
+def fixed_hals_sweep(X, A, B, free, M=None, l1=0.0, l2=0.0):
+    """One HALS sweep on A for X ≈ A Bᵀ visiting only the free columns, each coordinate
+    minimised exactly with the current values of every other column, fixed ones included
+    (``M``: only the observed entries count, each row with its own Gram matrix)."""
+    X = dense(X)
+    A = np.array(A, np.float64)
+    B = np.asarray(B, np.float64)
+    M = np.ones(X.shape, bool) if M is None else np.asarray(M, bool)
+    for r in np.flatnonzero(free):
+        for i in range(A.shape[0]):
+            obs = M[i]
+            b = B[obs, r]
+            others = A[i] @ B[obs].T - A[i, r] * b  # the model without coordinate r
+            hess = b @ b + l2
+            if hess > 0:
+                A[i, r] = max((b @ (X[i, obs] - others) - l1) / hess, 0.0)
+    return A
+
+
+def fixed_mu_step(X, A, B, beta, free):
+    """One MU half-step on A's free columns: :func:`mu_update` of the whole factor, of which
+    only the free columns are kept (MU's entries are updated simultaneously from the old
+    iterate, so the fixed columns' update is simply not taken)."""
+    stepped = mu_update(X, A, B, beta)
+    out = np.array(A, np.float64)
+    out[:, free] = stepped[:, free]
+    return out

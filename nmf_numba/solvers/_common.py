@@ -147,16 +147,24 @@ _LOG_FLOOR = 1e-300
 
 class Penalty(NamedTuple):
     """``l1·Σ A + ½·l2·‖A‖²_F`` on the factor being updated (``A ≥ 0``, so ``Σ A = ‖A‖₁``),
-    plus a :class:`Graph` term on W.
+    plus a :class:`Graph` term on W, plus fixed components.
 
     The numbers arrive already scaled (scikit-learn's ``alpha_W·l1_ratio·n_features`` and so
     on).  In a least-squares step the L1 term shifts the linear term (``X B − l1``) and the L2
     term the Gram diagonal (``BᵀB + l2·I``); in a multiplicative step both join the denominator.
+
+    ``free`` (a boolean array over A's k columns; None: every column) is the constraint of
+    fixed components (``fix_H``/``fix_W`` of :func:`nmf_numba.nmf`): the columns it leaves out
+    keep their values, as if an indicator penalty (0 at those values, ∞ elsewhere) were added.
+    Each half-step then minimises over the free columns only, the fixed ones entering the
+    others' gradients (:class:`nmf_numba._data.SharedGram`'s ``subproblem``).  Their value
+    terms are constants and stay in :meth:`value`, so the objective is the fit's full one.
     """
 
     l1: float = 0.0
     l2: float = 0.0
     graph: Optional[Graph] = None  # on W only
+    free: Optional[np.ndarray] = None
 
     def value(self, A):
         total = 0.0 if self.graph is None else self.graph.value(A)
@@ -234,4 +242,4 @@ def pgrad_sq_at(op, A, B, beta, penalty=NO_PENALTY):
     if beta == 2:
         return op.normal_equations(B).pgrad_sq(A, penalty)
     num, den = op.mu_products(A, B, beta, EPSILON)
-    return projected_sq(A, penalty.add_to_denominator(den, A) - num)
+    return projected_sq(A, penalty.add_to_denominator(den, A) - num, penalty.free)

@@ -11,18 +11,23 @@ least squares clipped at zero.
 import functools
 import warnings
 
+from .._data import put_free
 from ..kernels.dense import nnls_rows
 from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, always, frobenius_only
 
 
 def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
-    """Exact NNLS for every row of ``A`` (in place) given ``B``; returns a ``HalfStep``."""
+    """Exact NNLS for every row of ``A`` (in place) given ``B``; returns a ``HalfStep``.
+
+    With fixed columns (``penalty.free``) the NNLS is over the free columns, the fixed ones
+    moved to the right-hand side (:meth:`nmf_numba._data.SharedGram.subproblem`): the exact
+    minimiser over the free block."""
     system = op.normal_equations(B)  # complete data only (the registry's observed_beta)
-    XB, G = system.products
-    XBp, Gp = penalty.least_squares(XB, G)
     pgrad_sq = system.pgrad_sq(A, penalty) if pgrad else None
-    k = A.shape[1]
-    unsolved = int(nnls_rows(Gp, XBp, A, 10 * k + 100).sum())
+    A_free, XBp, Gp = system.subproblem(A, penalty)
+    k = A_free.shape[1]
+    unsolved = int(nnls_rows(Gp, XBp, A_free, 10 * k + 100).sum())
+    put_free(A, A_free, penalty.free)
     if unsolved:  # block principal pivoting terminates in theory; say so if it did not here
         warnings.warn(
             f"anls: {unsolved} of {A.shape[0]} row subproblems hit the pivoting limit; their "
@@ -30,7 +35,7 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False):
             RuntimeWarning,
             stacklevel=4,
         )
-    return HalfStep((XB, G), pgrad_sq)
+    return HalfStep(system.products, pgrad_sq)
 
 
 def _new_step(options):

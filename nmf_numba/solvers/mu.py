@@ -20,6 +20,7 @@ denominators become ``EPSILON`` and, for β ≤ 1, entries below float64's epsil
 import numpy as np
 import scipy.sparse as sp
 
+from .._data import free_part, put_free
 from ..kernels.dense import mu_apply
 from ..losses import EPSILON, projected_sq
 from ._common import NO_PENALTY, HalfStep, Solver, every_beta, one_to_two
@@ -56,28 +57,35 @@ def update(op, A, B, beta, penalty=NO_PENALTY, pgrad=False, omega=1.0, measure=F
     for KL without a graph, also return the divergence at ``(A, B)`` before the step, from
     the step's own model values (``HalfStep.data_term``).
     """
-    graph = penalty.graph
+    graph, free = penalty.graph, penalty.free
     if measure and beta == 1 and graph is None:
         num, den, data_term = op.kl_products_measured(A, B, EPSILON)
         den = penalty.add_to_denominator(den, A)
-        pgrad_sq = projected_sq(A, den - num) if pgrad else None
-        apply(A, num, den, beta, omega)
+        pgrad_sq = projected_sq(A, den - num, free) if pgrad else None
+        apply(A, num, den, beta, omega, free)
         return HalfStep(None, pgrad_sq, data_term=data_term)
+    if free is not None and beta != 2 and not free.any():  # nothing to update, nothing to give
+        return HalfStep(None, 0.0 if pgrad else None)
     num, den, least_squares = products(op, A, B, beta, penalty)
     if graph is not None and beta == 2:
         num = num + (graph.reg * (graph.affinity @ A)).astype(A.dtype, copy=False)
         den += (graph.reg * graph.degrees[:, None] * A).astype(A.dtype, copy=False)
     elif graph is not None:  # KL (validated)
-        _graph_kl_solve(A, num, den, graph)
+        _graph_kl_solve(A, num, den, graph, free)
         return HalfStep(None, None)
-    pgrad_sq = projected_sq(A, den - num) if pgrad else None
-    apply(A, num, den, beta, omega)
+    pgrad_sq = projected_sq(A, den - num, free) if pgrad else None
+    apply(A, num, den, beta, omega, free)
     return HalfStep(least_squares, pgrad_sq)
 
 
-def apply(A, num, den, beta, omega=1.0):
+def apply(A, num, den, beta, omega=1.0, free=None):
     """``A ← A ⊙ (num ⊘ den)^(ω·γ)`` (in place) with scikit-learn's guards; ``den`` includes
     the penalty (see :func:`products`).
+
+    ``free`` (a boolean array over A's columns; None: all): only those columns are updated.
+    MU updates every entry at once from the same iterate, each entry's new value depending on
+    the old ones only, so leaving the fixed columns out is the exact MU step of the free ones
+    (the majorisation is separable over entries: the objective still never increases).
 
     ``ω = 1`` is the MM step, which never increases the objective.  ``ω > 1`` over-relaxes it
     (a longer step in log space along the same direction, which MU's local convergence allows
@@ -86,7 +94,10 @@ def apply(A, num, den, beta, omega=1.0):
     undoes a bad step uses it (:class:`nmf_numba._engine.RelaxedRun`)."""
     dt = A.dtype.type
     zero_below = _TINY if beta <= 1 else 0.0
-    mu_apply(A, num, den, dt(gamma(beta) * omega), dt(EPSILON), dt(zero_below))
+    A_free = free_part(A, free)
+    mu_apply(A_free, free_part(num, free), free_part(den, free), dt(gamma(beta) * omega),
+             dt(EPSILON), dt(zero_below))
+    put_free(A, A_free, free)
 
 
 def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):
@@ -112,12 +123,15 @@ def online_update(op, A, B, beta, num_sum, den_sum, rho, penalty=NO_PENALTY):
         A[A < _TINY] = 0.0  # scikit-learn's guard
 
 
-def _graph_kl_solve(A, num, den, graph):
-    """GNMF's KL step: ``a_r ← (diag(den_r) + λ L)⁻¹ (a_r ⊙ num_r)`` for each column r."""
+def _graph_kl_solve(A, num, den, graph, free=None):
+    """GNMF's KL step: ``a_r ← (diag(den_r) + λ L)⁻¹ (a_r ⊙ num_r)`` for each column r (each
+    free column: the columns are separate systems)."""
     from scipy.sparse.linalg import spsolve  # here: scipy.sparse.linalg is slow to import
 
     laplacian = graph.reg * (sp.diags(graph.degrees) - graph.affinity)
     for r in range(A.shape[1]):
+        if free is not None and not free[r]:
+            continue
         diagonal = np.maximum(den[:, r].astype(np.float64), EPSILON)
         system = (laplacian + sp.diags(diagonal)).tocsc()
         column = spsolve(system, A[:, r].astype(np.float64) * num[:, r])

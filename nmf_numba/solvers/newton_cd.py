@@ -25,9 +25,12 @@ def update(op, A, B, penalty=NO_PENALTY, pgrad=False, max_newton=MAX_NEWTON):
     """One coordinate-Newton KL sweep on ``A`` (in place) for ``X_op ≈ A Bᵀ``.
 
     The projected gradient (when asked for) is each coordinate's, as its update found it.
+    Fixed columns (``penalty.free``) are not visited; their values stay in the model that the
+    other coordinates' derivatives read, so each visited coordinate's Newton step is the one
+    of the full objective.
     """
     l1, l2 = float(penalty.l1), float(penalty.l2)
-    pgrad_sq = op.kl_newton_sweep(A, B, l1, l2, max_newton, EPSILON)
+    pgrad_sq = op.kl_newton_sweep(A, B, l1, l2, max_newton, EPSILON, penalty.free)
     return HalfStep(None, pgrad_sq if pgrad else None)
 
 

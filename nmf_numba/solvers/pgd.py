@@ -13,6 +13,7 @@ own tolerance and step size.
 
 import numpy as np
 
+from .._data import put_free
 from ..losses import projected_sq
 from ._common import FROBENIUS_WORDS, NO_PENALTY, HalfStep, Solver, always, frobenius_only
 
@@ -37,10 +38,15 @@ class PGD:
         self.tol = None
 
     def __call__(self, op, A, B, penalty=NO_PENALTY):
-        """Projected-gradient iterations on ``A`` (in place); returns a ``HalfStep``."""
-        XB_data = op.times(B)
-        G_data = np.dot(B.T, B)
-        XB, G = penalty.least_squares(XB_data, G_data)
+        """Projected-gradient iterations on ``A`` (in place); returns a ``HalfStep``.
+
+        With fixed columns (``penalty.free``) the iterations run on the free columns' problem
+        (:meth:`nmf_numba._data.SharedGram.subproblem`).  That is the projection onto
+        ``{A ≥ 0, A_F = given}``: the step is zero on the fixed entries, and the step-size
+        search and the subproblem tolerance see the projected step and gradient only."""
+        system = op.normal_equations(B)  # complete data only (the registry's observed_beta)
+        full_A = A
+        A, XB, G = system.subproblem(full_A, penalty)
         step_size = self.step_size
         grad = np.dot(A, G) - XB
         pgrad_sq = projected_sq(A, grad) if self.pgrad else None
@@ -55,7 +61,8 @@ class PGD:
         if n_inner == 1:
             self.tol *= 0.1
         self.step_size = step_size
-        return HalfStep((XB_data, G_data), pgrad_sq)
+        put_free(full_A, A, penalty.free)
+        return HalfStep(system.products, pgrad_sq)
 
 
 def _search(A, G, grad, step_size):
