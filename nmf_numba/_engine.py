@@ -38,11 +38,16 @@ class Run:
         self.step_W = fit.solver.new_step(options)
         self.step_H = fit.solver.new_step(options)
         self.max_abs, self.dtype = fit.data.max_abs, fit.data.dtype
+        self.graph = graph_to_balance(fit)
+        if self.graph is not None:  # the start too, as Cai et al.'s code does
+            self.graph.balance(W, Ht)
 
     def iteration(self):
         fit, W, Ht = self.fit, self.W, self.Ht
         w_step = self.step_W(fit.data.X_op, W, fit.smoothed(Ht), fit.penalty_W)
         h_step = self.step_H(fit.data.Xt_op, Ht, fit.smoothed(W), fit.penalty_H)
+        if self.graph is not None:
+            h_step = balanced(self.graph, W, Ht, h_step)
         return w_step, h_step
 
     def terms(self, h_step, ahead=False):
@@ -115,6 +120,12 @@ class ExtrapolatedRun(Run):
             self._W[...] = self.W
             self._Ht[...] = self.Ht
             self._Ht_prev[...] = self.Ht
+        if self.graph is not None:  # the iterates scaled alike: extrapolation commutes with it
+            d = self.graph.balance(self.W, self.Ht)
+            self._W *= d.astype(self._W.dtype)
+            self._Ht /= d.astype(self._Ht.dtype)
+            self._Ht_prev /= d.astype(self._Ht.dtype)
+            self._best = fit.with_penalties(self._best[0], self.W, self.Ht)
         return w_step, h_step
 
     def terms(self, h_step, ahead=False):
@@ -288,6 +299,27 @@ class Momentum:
             self.beta /= self.SHRINK
             self.restarts += 1
         return improved
+
+
+def graph_to_balance(fit):
+    """The :class:`~nmf_numba.solvers._common.Graph` of a GNMF fit whose factors the engine
+    keeps balanced after every iteration (:meth:`Graph.balance`: unit-norm rows of H, the
+    scale in W, as Cai et al. normalise the basis), or None: no graph, or nsNMF (its smoothing
+    matrix does not commute with rescaling, so balancing would change the model ``W S H``)."""
+    graph = fit.penalty_W.graph
+    return graph if graph is not None and fit.S is None else None
+
+
+def balanced(graph, W, Ht, h_step):
+    """Balance ``(W, Ht)`` after an H half-step (:meth:`Graph.balance`) and return the
+    half-step's by-products for the balanced factors: the least-squares products
+    ``(Xᵀ W, WᵀW)`` scale with W's columns, so the objective still comes from them."""
+    d = graph.balance(W, Ht)
+    if h_step.products is None:
+        return h_step
+    XtB, BtB = h_step.products
+    d_XtB = d.astype(XtB.dtype)
+    return h_step._replace(products=(XtB * d_XtB, BtB * np.outer(d_XtB, d_XtB)))
 
 
 def extrapolate(A, A_prev, beta, out):

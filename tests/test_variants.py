@@ -101,7 +101,12 @@ def test_full_objective_never_increases_and_dense_equals_csr(variant, solver, be
               accelerate=False)
     res = nn.nmf(X, 3, **kw)
     f = res.history["objective"]
-    assert np.all(np.diff(f) <= 1e-10 * f[0]), np.diff(f)
+    # a GNMF fit (without nsNMF) rescales its factors after every iteration (unit-norm rows of
+    # H, as Cai et al. normalise the basis): the data term keeps, the graph term may rise a
+    # little, so the objective falls overall with small steps back
+    balanced = variant == "graph"
+    assert np.all(np.diff(f) <= (1e-4 if balanced else 1e-10) * f[0]), np.diff(f)
+    assert f[-1] < f[1] < f[0]
     assert np.all(res.W >= 0) and np.all(res.H >= 0)
     rs = nn.nmf(sp.csr_matrix(X), 3, **kw)
     np.testing.assert_allclose(rs.W, res.W, rtol=1e-8, atol=1e-10)
