@@ -6,6 +6,7 @@ the data operators, β, the penalties, nsNMF's smoothing, the solver record) fro
 :mod:`nmf_numba.nmf`.
 """
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -38,11 +39,16 @@ class Run:
         self.step_W = fit.solver.new_step(options)
         self.step_H = fit.solver.new_step(options)
         self.max_abs, self.dtype = fit.data.max_abs, fit.data.dtype
+        self.balance = graph_to_balance(fit)
+        if self.balance is not None:  # the start too, as Cai et al.'s code does
+            self.balance(W, Ht)
 
     def iteration(self):
         fit, W, Ht = self.fit, self.W, self.Ht
         w_step = self.step_W(fit.data.X_op, W, fit.smoothed(Ht), fit.penalty_W)
         h_step = self.step_H(fit.data.Xt_op, Ht, fit.smoothed(W), fit.penalty_H)
+        if self.balance is not None:
+            h_step = balanced(self.balance, W, Ht, h_step)
         return w_step, h_step
 
     def terms(self, h_step, ahead=False):
@@ -115,6 +121,12 @@ class ExtrapolatedRun(Run):
             self._W[...] = self.W
             self._Ht[...] = self.Ht
             self._Ht_prev[...] = self.Ht
+        if self.balance is not None:  # the iterates scaled alike: extrapolation commutes with it
+            d = self.balance(self.W, self.Ht)
+            self._W *= d.astype(self._W.dtype)
+            self._Ht /= d.astype(self._Ht.dtype)
+            self._Ht_prev /= d.astype(self._Ht.dtype)
+            self._best = fit.with_penalties(self._best[0], self.W, self.Ht)
         return w_step, h_step
 
     def terms(self, h_step, ahead=False):
@@ -288,6 +300,31 @@ class Momentum:
             self.beta /= self.SHRINK
             self.restarts += 1
         return improved
+
+
+def graph_to_balance(fit):
+    """``balance(W, Ht) -> d`` for a GNMF fit whose factors the engine keeps balanced after
+    every iteration (:meth:`Graph.balance`: unit-norm rows of H, the scale in W, as Cai et al.
+    normalise the basis), or None: no graph, or nsNMF (its smoothing matrix does not commute
+    with rescaling, so balancing would change the model ``W S H``).  Fixed components (a row
+    of H or a column of W that must keep its values) are left at their scale."""
+    graph = fit.penalty_W.graph
+    if graph is None or fit.S is not None:
+        return None
+    fixed = [mask for mask in (fit.fixed_H, fit.fixed_W) if mask is not None]
+    return functools.partial(graph.balance, keep=np.logical_or.reduce(fixed) if fixed else None)
+
+
+def balanced(balance, W, Ht, h_step):
+    """Balance ``(W, Ht)`` after an H half-step (``balance``, from :func:`graph_to_balance`)
+    and return the half-step's by-products for the balanced factors: the least-squares
+    products ``(Xᵀ W, WᵀW)`` scale with W's columns, so the objective still comes from them."""
+    d = balance(W, Ht)
+    if h_step.products is None:
+        return h_step
+    XtB, BtB = h_step.products
+    d_XtB = d.astype(XtB.dtype)
+    return h_step._replace(products=(XtB * d_XtB, BtB * np.outer(d_XtB, d_XtB)))
 
 
 def extrapolate(A, A_prev, beta, out):

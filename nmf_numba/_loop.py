@@ -27,8 +27,10 @@ from numba import njit
 
 from ._numba import SERIAL
 from ._sklearn import convergence_warning
+from ._validation import NORMALIZE
 
-__all__ = ["NMFResult", "IterationInfo", "Outcome", "Stopping", "run", "TOL_WINDOW", "STOPS"]
+__all__ = ["NMFResult", "IterationInfo", "Outcome", "Stopping", "run", "TOL_WINDOW", "STOPS",
+           "NORMALIZE", "normalize_factors"]
 
 TOL_WINDOW = 10
 """The tol rules compare objectives this many iterations apart (scikit-learn's MU rule), so
@@ -82,6 +84,44 @@ def tol_reached(stop, tol, n_iter, f, data_term, violation, pgrad, state):
     return converged and (tol > 0 or state[_V_INIT] == 0.0)
 
 
+def normalize_factors(W, H, mode):
+    """``(W, H, scale)``: the factors of the model ``W H`` normalised and ordered (``mode``
+    one of :data:`NORMALIZE`; ``W`` NumPy or Dask, ``H`` NumPy; new arrays, the inputs are
+    not modified).
+
+    With ``a_r = Σ_i W_ir`` and ``b_r = Σ_j H_rj``, component r carries ``d_r = a_r·b_r`` of
+    the model's total (``Σ_ij W_ir H_rj``):
+
+    * "H": rows of H sum to 1, W's columns times ``b_r`` (the model ``W H`` is unchanged);
+    * "W": columns of W sum to 1, H's rows times ``a_r`` (the model is unchanged);
+    * "both": both sum to 1 and ``scale = d``; the model is ``W diag(scale) H``.
+
+    In every mode the components are sorted by ``d`` descending (RcppML's order, stable for
+    ties): it does not depend on how the scale is split between the factors, so the order is
+    the same for the three modes.  A component with ``d_r = 0`` (an all-zero column of W or
+    row of H) contributes nothing: both of its vectors are returned as zeros, its scale is 0,
+    and it comes last.  ``scale`` is None except for "both"; it has the factors' dtype.
+    Sums are taken in float64.
+    """
+    a = np.asarray(W.sum(axis=0, dtype=np.float64))  # computes a Dask W's column sums
+    b = H.sum(axis=1, dtype=np.float64)
+    d = a * b
+    live = d > 0
+    order = np.argsort(-d, kind="stable")
+    a, b, d, live = a[order], b[order], d[order], live[order]
+    safe_a, safe_b = np.where(live, a, 1.0), np.where(live, b, 1.0)
+    if mode == "H":
+        w_factor, h_factor = np.where(live, b, 0.0), np.where(live, 1.0 / safe_b, 0.0)
+    elif mode == "W":
+        w_factor, h_factor = np.where(live, 1.0 / safe_a, 0.0), np.where(live, a, 0.0)
+    else:
+        w_factor, h_factor = np.where(live, 1.0 / safe_a, 0.0), np.where(live, 1.0 / safe_b, 0.0)
+    W = W[:, order] * w_factor.astype(W.dtype)
+    H = np.ascontiguousarray(H[order] * h_factor.astype(H.dtype)[:, None])
+    scale = d.astype(H.dtype) if mode == "both" else None
+    return W, H, scale
+
+
 def smoothing_matrix(k, theta, dtype):
     """nsNMF's ``S = (1 − θ) I + (θ/k) 𝟙𝟙ᵀ`` (the identity for θ = 0)."""
     S = np.full((k, k), theta / k)
@@ -107,8 +147,16 @@ class NMFResult:
         nsNMF (``smoothness=θ > 0``): the model is ``W S H``; these give ``S``, ``W S`` and the
         model.  Every function of :mod:`nmf_numba.metrics` takes the result (``metric(X, res)``)
         and uses ``W S H``.
+    normalize, scale
+        ``normalize`` as passed to :func:`nmf_numba.nmf` (None, "H", "W" or "both"; see
+        :func:`nmf_numba._loop.normalize_factors`).  With "both", W and H are the unit-sum
+        factors and the model is ``W diag(scale) H``: :attr:`W_scaled` (``W diag(scale)``),
+        :attr:`W_smoothed`, :meth:`reconstruct`, :meth:`labels` and the metrics use it.
+        ``scale`` is None otherwise.
     loss : float
-        Final objective: the data term plus every penalty.
+        Final objective: the data term plus every penalty, of the fit's factors (with
+        ``normalize``, before it: penalties other than the graph's depend on how the scale is
+        split between W and H, and the normalisation only changes that split).
     data_loss : float
         The data term: ``½‖X − WH‖²_F`` for β = 2, else the β-divergence ``D_β(X | WH)``.
     reconstruction_err : float
@@ -148,12 +196,25 @@ class NMFResult:
     """``n_components="auto"``: the :class:`~nmf_numba.RankSelection` that chose the rank."""
     fixed_H: np.ndarray = None
     fixed_W: np.ndarray = None
+    normalize: object = None
+    """``normalize`` of the fit: None, "H", "W" or "both"."""
+    scale: np.ndarray = None
+    """``normalize="both"``: the components' scale ``d`` (descending), the model being
+    ``W diag(scale) H``; None otherwise."""
 
     def labels(self):
-        """The cluster of each sample: the argmax of its row of W (−1 for an all-zero row)."""
-        out = np.argmax(self.W, axis=1)
-        out[~np.any(self.W > 0, axis=1)] = -1
+        """The cluster of each sample: the argmax of its row of :attr:`W_scaled` (−1 for an
+        all-zero row)."""
+        W = self.W_scaled
+        out = np.argmax(W, axis=1)
+        out[~np.any(W > 0, axis=1)] = -1
         return out
+
+    @property
+    def W_scaled(self):
+        """``W diag(scale)``: the sample factor on the model's scale (``W`` itself unless
+        ``normalize="both"``), what ``transform(X, res.H)`` estimates."""
+        return self.W if self.scale is None else self.W * self.scale
 
     @property
     def S(self):
@@ -162,11 +223,13 @@ class NMFResult:
 
     @property
     def W_smoothed(self):
-        """``W S``: the factor the model multiplies with H (``W`` itself for θ = 0)."""
-        return self.W if self.smoothness == 0 else self.W @ self.S
+        """``W S``: the factor the model multiplies with H (``W`` itself for θ = 0;
+        ``W diag(scale)`` for ``normalize="both"``, which nsNMF does not take)."""
+        return self.W_scaled if self.smoothness == 0 else self.W @ self.S
 
     def reconstruct(self):
-        """The model ``W S H`` (``W H`` for θ = 0) as a dense array."""
+        """The model ``W S H`` (``W H`` for θ = 0, ``W diag(scale) H`` for
+        ``normalize="both"``) as a dense array."""
         return self.W_smoothed @ self.H
 
 
@@ -351,13 +414,18 @@ def warn_if_max_iter(stop_reason, max_iter, tol, stop, stacklevel=3):
 
 
 def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, best_run=0,
-                 accelerated=False, fixed_H=None, fixed_W=None):
+                 accelerated=False, fixed_H=None, fixed_W=None, normalize=None):
     """The NMFResult of a finished run (``Ht`` is Hᵀ; ``W`` NumPy or Dask); ``fixed_H`` and
-    ``fixed_W``: boolean arrays over the components, or None for none fixed."""
+    ``fixed_W``: boolean arrays over the components, or None for none fixed; the factors
+    normalised and ordered by :func:`normalize_factors` when ``normalize`` is given (never
+    with fixed components: :func:`nmf_numba.nmf` refuses the pair)."""
     k = Ht.shape[1]
+    H, scale = np.ascontiguousarray(Ht.T), None
+    if normalize is not None:
+        W, H, scale = normalize_factors(W, H, normalize)
     return NMFResult(
         W=W,
-        H=np.ascontiguousarray(Ht.T),
+        H=H,
         n_iter=outcome.n_iter,
         converged=outcome.stop_reason == "tol",
         stop_reason=outcome.stop_reason,
@@ -373,4 +441,6 @@ def build_result(W, Ht, outcome, beta, solver, smoothness=0.0, run_losses=None, 
         accelerated=bool(accelerated),
         fixed_H=np.zeros(k, dtype=bool) if fixed_H is None else fixed_H.copy(),
         fixed_W=np.zeros(k, dtype=bool) if fixed_W is None else fixed_W.copy(),
+        normalize=normalize,
+        scale=scale,
     )

@@ -451,3 +451,21 @@ def check_fixed_components(fixed, k, name):
         raise TypeError(f"{name} must hold integer component indices or booleans, got dtype "
                         f"{values.dtype}.")
     return mask if mask.any() else None
+
+
+NORMALIZE = ("H", "W", "both")
+"""``normalize``'s values besides None (:func:`nmf_numba._loop.normalize_factors`)."""
+
+
+def check_normalize(normalize, smoothness=0.0):
+    """``normalize`` as None or one of :data:`NORMALIZE`; a ValueError otherwise, and with
+    nsNMF (``smoothness > 0``), whose model ``W S H`` rescaling the factors would change."""
+    if normalize is None:
+        return None
+    if not isinstance(normalize, str) or normalize not in NORMALIZE:
+        raise ValueError(f"Invalid normalize {normalize!r}: use None, 'H', 'W' or 'both'.")
+    if smoothness:
+        raise ValueError("normalize is not supported with smoothness > 0: nsNMF's smoothing "
+                         "matrix S does not commute with rescaling the components, so the "
+                         "model W S H would change. Use smoothness=0 or normalize=None.")
+    return normalize

@@ -162,7 +162,8 @@ def cmd_fit(args):
     params = dict(n_components=args.k, beta_loss=_beta(args.beta_loss), solver=args.solver,
                   init=args.init, max_iter=args.max_iter, tol=args.tol, alpha_W=args.alpha_W,
                   l1_ratio=args.l1_ratio, random_state=args.seed,
-                  accelerate={"auto": "auto", "on": True, "off": False}[args.accelerate])
+                  accelerate={"auto": "auto", "on": True, "off": False}[args.accelerate],
+                  normalize=args.normalize)
     fixed = {}
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -188,8 +189,9 @@ def cmd_fit(args):
         "seconds": round(seconds, 4),
         "objective": float(res.loss),
         "data_loss": float(res.data_loss),
-        "relative_error": float(metrics.relative_error(X, W, H)),
-        "explained_variance": float(metrics.explained_variance(X, W, H)),
+        # of the model: W diag(scale) H with --normalize both
+        "relative_error": float(metrics.relative_error(X, res)),
+        "explained_variance": float(metrics.explained_variance(X, res)),
         "sparsity": {
             "W_zeros": float(np.mean(W == 0)),
             "H_zeros": float(np.mean(H == 0)),
@@ -197,6 +199,7 @@ def cmd_fit(args):
             "W_hoyer": _hoyer(W, axis=0),
             "H_hoyer": _hoyer(H, axis=1),
         },
+        "scale": None if res.scale is None else [float(v) for v in res.scale],
         "warnings": [_one_line(w.message) for w in caught],
         "outputs": {"factors": str(out), "summary": str(out.with_suffix(".json"))},
     }
@@ -204,7 +207,8 @@ def cmd_fit(args):
     if args.plot:
         figures = _fit_figures(res, X, Path(args.plot))
         summary["outputs"]["figures"] = [str(p) for p in figures]
-    _atomic_write(out, lambda f: np.savez_compressed(f, W=W, H=H))
+    factors = dict(W=W, H=H) if res.scale is None else dict(W=W, H=H, scale=res.scale)
+    _atomic_write(out, lambda f: np.savez_compressed(f, **factors))
     text = json.dumps(summary, indent=2)
     _atomic_write(out.with_suffix(".json"), lambda f: f.write(text.encode() + b"\n"))
     if args.json:
@@ -218,7 +222,7 @@ def cmd_fit(args):
               f"{summary['sparsity']['W_zeros']:.1%} and H {summary['sparsity']['H_zeros']:.1%}")
         for message in summary["warnings"]:
             print(f"warning: {message}")
-        print(f"wrote {out} (W, H) and {out.with_suffix('.json')}"
+        print(f"wrote {out} ({', '.join(factors)}) and {out.with_suffix('.json')}"
               + (f" and {len(figures)} figure(s) in {args.plot}" if figures else ""))
     return 0
 
@@ -337,7 +341,7 @@ def cmd_rank(args):
 
 def build_parser():
     from . import solvers  # the registry as it is now: solvers registered at run time included
-    from ._validation import INITS
+    from ._validation import INITS, NORMALIZE
 
     parser = _Parser(prog="nmf-numba", description="Non-negative matrix factorisation "
                      "(X ≈ W H) of a matrix file.")
@@ -365,8 +369,13 @@ def build_parser():
                           "over X's columns; they are H's first rows and stay as given, the "
                           "other k minus their number are learned (start: --init's, W0: "
                           "transform of X for that H)")
+    fit.add_argument("--normalize", default=None, choices=list(NORMALIZE),
+                     help="H: rows of H sum to 1; W: columns of W sum to 1; both: both, the "
+                          "model being W diag(scale) H (scale in the .npz and the summary); "
+                          "components sorted by their share of the model")
     fit.add_argument("--out", default="factors.npz",
-                     help="the factors (.npz with W and H); the summary goes beside it as .json")
+                     help="the factors (.npz with W and H, and scale with --normalize both); "
+                          "the summary goes beside it as .json")
     fit.add_argument("--plot", metavar="DIR", default=None,
                      help="also save figures (needs matplotlib)")
     fit.add_argument("--json", action="store_true", help="print the summary as JSON")

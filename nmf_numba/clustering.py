@@ -77,14 +77,14 @@ def labels(W):
     """The cluster of each sample: the index of the largest entry of each row of W.
 
     ``W`` is a non-negative (n_samples, n_components) array, or an ``NMFResult`` (its ``W`` is
-    used; for nsNMF the labels of ``W S`` are the same, since S adds the same amount to every
-    entry of a row and scales it by 1 − θ > 0).  Ties go to the first component.  A row that is
+    used, ``W diag(scale)`` with ``normalize="both"``; for nsNMF the labels of ``W S`` are the
+    same, since S adds the same amount to every entry of a row and scales it by 1 − θ > 0).  Ties go to the first component.  A row that is
     all zero has no cluster and gets −1 ("unassigned").
 
     Returns an int64 array of length n_samples.
     """
     if hasattr(W, "W") and not isinstance(W, np.ndarray):
-        W = W.W
+        W = W.W_scaled if hasattr(W, "W_scaled") else W.W
     W = np.asarray(W)
     if W.ndim != 2:
         raise ValueError(f"W must be a 2-D array (n_samples, n_components), got shape {W.shape}.")

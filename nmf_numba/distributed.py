@@ -597,8 +597,12 @@ class _DaskExtrapolatedRun(_DaskRun):
 
 def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="auto",
         max_iter=200, tol=1e-4, alpha_W=0.0, alpha_H="same", l1_ratio=0.0, time_limit=None,
-        callback=None, random_state=None, verbose=False, accelerate="auto", **unsupported):
+        callback=None, random_state=None, verbose=False, accelerate="auto", normalize=None,
+        **unsupported):
     """:func:`nmf_numba.nmf` for a Dask array X (rows = samples); see the module docstring.
+
+    ``normalize`` is :func:`nmf_numba.nmf`'s: W stays a Dask array (its column sums are
+    computed once, its columns scaled and reordered lazily).
 
     The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
     other stopping rules, ``shuffle``) raise a ValueError that names them."""
@@ -610,6 +614,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
                                                                  callback)
     alpha_W, alpha_H, l1_ratio = _validation.check_regularization(alpha_W, alpha_H, l1_ratio)
+    normalize = _validation.check_normalize(normalize)
     as_rng(random_state)  # the one random_state rule: its error before any work
 
     cluster = _Cluster(X, beta)
@@ -624,7 +629,7 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
         outcome = run(engine, rule, max_iter, progress)
     warn_if_max_iter(outcome.stop_reason, max_iter, tol, "objective", stacklevel=4)  # past nmf()
     return build_result(engine.factors()[0], engine.Ht, outcome, beta, record.name,
-                        accelerated=accelerate)
+                        accelerated=accelerate, normalize=normalize)
 
 
 def _check_accelerate(accelerate, beta, solver):

@@ -29,6 +29,13 @@ Differences from scikit-learn, on purpose:
   as arguments of ``fit``/``fit_transform`` (per-sample data, like ``sample_weight``).
 * With ``smoothness=θ`` (nsNMF, model ``W S H``) ``components_`` is ``S H``, so that
   ``inverse_transform(W) = W @ components_`` is the model and ``transform`` needs no θ.
+* ``normalize`` ("H", "W", "both"; default None, scikit-learn's behaviour) normalises and
+  orders the components as :func:`nmf_numba.nmf` does.  ``components_`` is the normalised H;
+  for "both" its rows sum to 1 and ``scale_`` holds the scale d, which ``transform`` and
+  ``fit_transform`` fold into their output (``W diag(d)``, the sample factor on the model's
+  scale: what W solves for when ``components_`` is fixed), so ``inverse_transform(W) =
+  W @ components_`` is the model and ``fit(X).transform(X)`` equals ``fit_transform(X)``; the
+  unit-sum W is ``result_.W`` (``fit_transform(X) / scale_`` to the fit's accuracy).
 * ``NMF(n_components="search", max_components=None)`` chooses the rank as
   ``nmf(X, "auto")`` does (cross-validation, :func:`nmf_numba.select_rank`) and keeps the table
   in ``rank_selection_``.  It is not called "auto" here because scikit-learn's
@@ -152,6 +159,9 @@ class NMF(_OwnStartAndW, _SkNMF):
     solver : {"cd", "mu", "hals", "anls", "pgd", "newton-cd", "auto"}, default="cd"
     graph_reg, smoothness, missing, n_init, time_limit, callback
         As in :func:`nmf_numba.nmf` (the graph itself is ``fit(X, graph=...)``).
+    normalize : {None, "H", "W", "both"}, default=None
+        As in :func:`nmf_numba.nmf`: ``components_`` normalised and ordered (the module
+        docstring says what "both" does to ``transform``).
     accelerate : bool or "auto", default="auto"
         The solver's accelerated variant, as in :func:`nmf_numba.nmf`.  "auto" leaves
         scikit-learn's solvers ("cd", "mu") on scikit-learn's exact iterations and follows
@@ -181,6 +191,8 @@ class NMF(_OwnStartAndW, _SkNMF):
         The full result of the fit (objective history, every restart's loss, ...).
     rank_selection_ : RankSelection or None
         With ``n_components="search"``, the cross-validation table the rank was chosen from.
+    scale_ : ndarray of shape (n_components,) or None
+        With ``normalize="both"``, the components' scale d (descending); None otherwise.
     """
 
     _parameter_constraints: dict = {
@@ -199,6 +211,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         "accelerate": ["boolean", StrOptions({"auto"})],
         "fix_H": ["array-like", None],
         "fix_W": ["array-like", None],
+        "normalize": [StrOptions(set(_validation.NORMALIZE)), None],
     }
 
     def __init__(
@@ -226,6 +239,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         max_components=None,
         fix_H=None,
         fix_W=None,
+        normalize=None,
     ):
         super().__init__(
             n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
@@ -242,6 +256,7 @@ class NMF(_OwnStartAndW, _SkNMF):
         self.max_components = max_components
         self.fix_H = fix_H
         self.fix_W = fix_W
+        self.normalize = normalize
 
     @property
     def _accelerate(self):
@@ -328,15 +343,16 @@ class NMF(_OwnStartAndW, _SkNMF):
                 missing=self.missing, time_limit=self.time_limit, callback=self.callback,
                 random_state=self.random_state, shuffle=self.shuffle and self.solver == "cd",
                 verbose=bool(self.verbose), accelerate=self._accelerate, fix_H=self.fix_H,
-                fix_W=self.fix_W,
+                fix_W=self.fix_W, normalize=self.normalize,
             )
         if res.n_iter == self.max_iter and self.tol > 0:
             warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase it "
                           "to improve convergence.", ConvergenceWarning)
         self.result_ = res
         self.rank_selection_ = res.rank_selection if search else None
+        self.scale_ = res.scale
         H = res.H if res.S is None else np.ascontiguousarray(res.S @ res.H)
-        W = res.W
+        W = res.W_scaled  # normalize="both": the scale folded into W, components_ unit-sum
         # #18663: transform(X)'s W for the final H, unless W has fixed columns to keep
         if (graph is None or self.graph_reg == 0) and not res.fixed_W.any():
             W, _ = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask, self.missing)
@@ -484,7 +500,7 @@ def non_negative_factorization(
 
     The same arguments and behaviour (with ``update_H=False``, W for the fixed H); ``extra``
     takes :class:`NMF`'s further parameters (``graph_reg``, ``smoothness``, ``missing``,
-    ``n_init``, ``time_limit``, ``callback``) and ``mask``/``graph``.
+    ``n_init``, ``time_limit``, ``callback``, ``normalize``) and ``mask``/``graph``.
     """
     fit_args = {key: extra.pop(key) for key in ("mask", "graph") if key in extra}
     est = NMF(

@@ -199,7 +199,8 @@ def nmf_many(Xs, n_components=None, **options):
         for i, fit, W, Ht, outcome in zip(indices, fits, Ws, Hts, outcomes):
             at_max_iter += outcome.stop_reason == "max_iter" and fit.tol > 0
             results[i] = build_result(W, Ht, outcome, fit.beta, fit.solver.name,
-                                      fit.smoothness, accelerated=fit.accelerate)
+                                      fit.smoothness, accelerated=fit.accelerate,
+                                      normalize=fit.normalize)
     if at_max_iter:
         warnings.warn(f"{at_max_iter} of {p} fits reached max_iter={options['max_iter']} "
                       f"before their tol={options['tol']:g} rule was met. Increase max_iter "

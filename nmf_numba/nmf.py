@@ -59,6 +59,7 @@ class _Fit:
     fixed_H: object = None  # boolean arrays over the k components (None: none fixed)
     fixed_W: object = None
     given: object = None    # the custom (W0, H0), checked, when components are fixed
+    normalize: object = None  # None, "H", "W" or "both": the result's factors, after the fit
 
     def smoothed(self, A):
         return A if self.S is None else np.dot(A, self.S)
@@ -109,7 +110,7 @@ class _Fit:
 def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, alpha_W,
               alpha_H, l1_ratio, graph, graph_reg, smoothness, n_init, mask, missing,
               time_limit, callback, random_state, shuffle, verbose, accelerate, fix_H=None,
-              fix_W=None):
+              fix_W=None, normalize=None):
     """Every argument of :func:`nmf` checked once, into a :class:`_Fit`."""
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
@@ -140,9 +141,14 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
     smoothness = _validation.check_finite_real(smoothness, "smoothness", 0.0, 1.0,
                                                include_maximum=False)
     n_init = _validation.check_int(n_init, "n_init", 1)
+    normalize = _validation.check_normalize(normalize, smoothness)
     as_rng(random_state)  # the one random_state rule: its error now, not after the data work
     k = check_n_components(n_components, X, init)
     fixed_H, fixed_W = _check_fixed(fix_H, fix_W, k, init)
+    if normalize is not None and (fixed_H is not None or fixed_W is not None):
+        raise ValueError("normalize rescales and reorders the components, but fixed components "
+                         "(fix_H/fix_W) keep their values and places: pass normalize=None (the "
+                         "result can be normalised afterwards).")
 
     data = Data(X_fit, observed_only=observed is not None)
     _validation.check_magnitude(data.max_abs, data.sq_norm)
@@ -162,6 +168,7 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
         smoothness=smoothness, stop=stop, tol=tol, max_iter=max_iter, time_limit=time_limit,
         callback=callback, n_init=n_init, random_state=random_state, shuffle=bool(shuffle),
         verbose=verbose, accelerate=accelerate, fixed_H=fixed_H, fixed_W=fixed_W, given=given,
+        normalize=normalize,
     )
 
 
@@ -222,6 +229,7 @@ def nmf(
     max_components=None,
     fix_H=None,
     fix_W=None,
+    normalize=None,
 ):
     """Non-negative matrix factorisation ``X ≈ W H`` with W, H ≥ 0.
 
@@ -296,6 +304,16 @@ def nmf(
         ``λ·Σ_r w_rᵀ L log w_r`` for KL.  Solvers: "mu" (β = 2 and KL, the paper's rules),
         "cd" and "hals" (β = 2; exact coordinate descent, serial over the rows of a column).
         A sparse graph is used sparse; a dense one is converted to CSR.
+
+        The graph term is not scale-invariant (``W → W/c, H → c·H`` keeps the model and
+        divides it by c²), so left alone the solvers let W shrink and H grow and the graph's
+        effect fade.  As Cai et al. do (their reference code normalises the basis, our H, to
+        unit Euclidean norm and scales the representation, our W, by the norms, at the start
+        and at the end), a graph fit rescales its factors this way at the start and after every
+        iteration: each row of H has unit norm and W carries the scale.  The data term is
+        unchanged by it, the graph term is measured at the basis' fixed scale; the recorded
+        objective falls overall but may rise slightly from one iteration to the next.
+        Not with ``smoothness > 0`` (rescaling would change nsNMF's model ``W S H``).
     smoothness : float in [0, 1)
         Non-smooth NMF (nsNMF, Pascual-Montano et al. 2006): the model is ``X ≈ W S H`` with
         ``S = (1 − θ) I + (θ/k) 𝟙𝟙ᵀ``; larger θ gives sparser factors.  θ = 0 is plain NMF.
@@ -368,6 +386,25 @@ def nmf(
         is a constant term of the model.  Fits with fixed components run in the Python loop
         (not the compiled small-problem loop) and not on Dask arrays.  ``res.fixed_H`` and
         ``res.fixed_W`` say which components were fixed.
+    normalize : {None, "H", "W", "both"}
+        Normalise and order the returned factors (post-processing of the final factors; it
+        does not change the fit):
+
+        * "H": each row of H sums to 1, its scale moved into W's column (``W H`` unchanged);
+        * "W": each column of W sums to 1, its scale moved into H's row (``W H`` unchanged);
+        * "both": RcppML's three-factor form ``W diag(d) H`` with unit-sum columns of W and
+          rows of H and ``d`` in ``res.scale``; ``res.reconstruct()``, ``res.W_scaled``
+          (``W diag(d)``), ``res.labels()`` and the metrics (``metric(X, res)``) use the
+          model ``W diag(d) H``; ``transform(X, res.H)`` returns ``W diag(d)``.
+
+        In every mode the components are sorted by ``d_r = Σ_i W_ir · Σ_j H_rj``, their share
+        of the model's total, descending (RcppML's order; the same in the three modes).  A
+        component with ``d_r = 0`` is returned as zeros with scale 0, last.  The restarts
+        (``n_init``) are compared before it, on their objectives.  ``res.loss`` is the fit's
+        objective before the normalisation: with L1/L2 penalties a normalised pair has another
+        penalty value (RcppML instead normalises after every update, making its L1 penalties
+        scale-free; here penalised fits keep scikit-learn's objective, and ``normalize`` only
+        presents the result).  Not with ``smoothness > 0``.
 
     Returns
     -------
@@ -383,7 +420,7 @@ def nmf(
                           graph_reg=graph_reg, smoothness=smoothness, n_init=n_init, mask=mask,
                           missing=missing, time_limit=time_limit, callback=callback,
                           random_state=random_state, shuffle=shuffle, verbose=verbose,
-                          accelerate=accelerate)
+                          accelerate=accelerate, normalize=normalize)
     if max_components is not None:
         raise ValueError("max_components goes with n_components='auto'.")
     options = dict(
@@ -391,7 +428,7 @@ def nmf(
         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph, graph_reg=graph_reg,
         smoothness=smoothness, n_init=n_init, mask=mask, missing=missing, time_limit=time_limit,
         callback=callback, random_state=random_state, shuffle=shuffle, verbose=verbose,
-        accelerate=accelerate,
+        accelerate=accelerate, normalize=normalize,
     )
     if is_dask_array(X):  # the same solvers and loop, with the work on X's blocks done by Dask
         if fix_H is not None or fix_W is not None:
@@ -419,7 +456,7 @@ def nmf(
     warn_if_max_iter(outcome.stop_reason, fit.max_iter, fit.tol, fit.stop)
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate, fit.fixed_H,
-                        fit.fixed_W)
+                        fit.fixed_W, fit.normalize)
 
 
 def _restarts_together(fit, t_start):

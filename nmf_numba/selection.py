@@ -188,7 +188,7 @@ def _start(kw, warm, previous, rank, X, seed):
     new = rank - previous.W.shape[1]
     rng = np.random.default_rng(seed)
     scale = np.sqrt(max(float(X.sum()) / (X.shape[0] * X.shape[1]), 0.0) / rank)
-    W0 = np.hstack([previous.W, scale * rng.random((X.shape[0], new))])
+    W0 = np.hstack([previous.W_scaled, scale * rng.random((X.shape[0], new))])  # the model's
     H0 = np.vstack([previous.H, scale * rng.random((new, X.shape[1]))])
     return dict(kw, init=(W0.astype(previous.W.dtype), H0.astype(previous.H.dtype)))
 

@@ -101,7 +101,12 @@ def test_full_objective_never_increases_and_dense_equals_csr(variant, solver, be
               accelerate=False)
     res = nn.nmf(X, 3, **kw)
     f = res.history["objective"]
-    assert np.all(np.diff(f) <= 1e-10 * f[0]), np.diff(f)
+    # a GNMF fit (without nsNMF) rescales its factors after every iteration (unit-norm rows of
+    # H, as Cai et al. normalise the basis): the data term keeps, the graph term may rise a
+    # little, so the objective falls overall with small steps back
+    balanced = variant == "graph"
+    assert np.all(np.diff(f) <= (1e-4 if balanced else 1e-10) * f[0]), np.diff(f)
+    assert f[-1] < f[1] < f[0]
     assert np.all(res.W >= 0) and np.all(res.H >= 0)
     rs = nn.nmf(sp.csr_matrix(X), 3, **kw)
     np.testing.assert_allclose(rs.W, res.W, rtol=1e-8, atol=1e-10)
@@ -236,9 +241,9 @@ def test_nsnmf_sparsity_grows_with_theta_on_digits():
 @pytest.mark.slow
 def test_gnmf_clusters_digits_better_than_plain_nmf():
     """GNMF on scikit-learn's digits (k = 10, 5-NN binary graph on unit-norm samples), clusters
-    = argmax over W's rows, 5 seeds, mu 500 iterations.  Measured (mean over seeds):
-    plain NMF accuracy 0.437 / NMI 0.398; λ = 100 (the paper's) 0.424 / 0.544; λ = 300
-    0.535 / 0.667; λ = 1000 0.525 / 0.664.  λ = 300 is the best of the sweep 1…3000."""
+    = argmax over the rows of W with W's columns scaled to unit norm (a GNMF fit keeps its
+    basis, the rows of H, at unit norm, so W's columns carry the components' magnitudes),
+    5 seeds, mu 500 iterations."""
     from sklearn.datasets import load_digits
     from sklearn.metrics import normalized_mutual_info_score
 
@@ -250,7 +255,7 @@ def test_gnmf_clusters_digits_better_than_plain_nmf():
         for lam in scores:
             res = nn.nmf(X, 10, solver="mu", graph=graph if lam else None, graph_reg=lam,
                          init="random", random_state=seed, max_iter=500, tol=1e-5)
-            labels = res.W.argmax(axis=1)
+            labels = (res.W / np.linalg.norm(res.W, axis=0)).argmax(axis=1)
             scores[lam].append((nn.metrics.clustering_accuracy(y, labels),
                                 normalized_mutual_info_score(y, labels)))
     plain, gnmf = np.mean(scores[0.0], axis=0), np.mean(scores[300.0], axis=0)

@@ -133,6 +133,28 @@ class Graph(NamedTuple):
         A64 = A.astype(np.float64, copy=False)
         return self.degrees[:, None] * A64 - self.affinity @ A64
 
+    def balance(self, W, Ht, keep=None):
+        """Rescale the factors in place so that every basis vector (a row of H, a column of
+        ``Ht``) has unit Euclidean norm, W's column absorbing its norm: the model ``W H`` and
+        the data term are unchanged, the graph term is measured on W at the basis' fixed scale.
+        Returns the norms ``d`` (float64; 1 where a row of H is all zero, which is left as is,
+        and for the components ``keep`` marks, e.g. fixed ones).
+
+        Why: the objective is not scale-invariant, since ``W → W/c, H → c·H`` keeps the fit
+        and divides the graph term by c², so the solvers drift towards a small W and a large H
+        and the graph's effect fades.  Cai, He, Han & Huang (TPAMI 2011) fix the scale the
+        same way: their reference code (``GNMF_Multi.m``, ``NormalizeUV`` with ``Norm = 2``)
+        scales the basis U (our H) to unit-norm columns and the representation V (our W) by
+        the norms, at the start and on the final factors; the engines here do it after every
+        iteration (:mod:`nmf_numba._engine`), so the drift cannot build up during a run."""
+        d = np.sqrt(np.einsum("jr,jr->r", Ht, Ht, dtype=np.float64))
+        d[d == 0] = 1.0
+        if keep is not None:
+            d[keep] = 1.0
+        Ht /= d.astype(Ht.dtype)
+        W *= d.astype(W.dtype)
+        return d
+
     def value(self, A):
         A64 = A.astype(np.float64, copy=False)
         if self.beta == 2:
