@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-def _prepare(X, W, H, mask=None, weights=None):
+def _prepare(X, W, H, mask=None, weights=None, sample_weight=None):
     if H is None and hasattr(W, "reconstruct"):  # an NMFResult: its model is (W S) H
         W, H = W.W_smoothed, W.H
     elif H is None:
@@ -35,7 +35,7 @@ def _prepare(X, W, H, mask=None, weights=None):
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, "zero")
     X_fit, entry_weights, observed_only = _validation.counted_entries(X, observed, weights,
-                                                                      None, mask)
+                                                                      sample_weight, mask)
     if np.ndim(W) != 2:
         raise ValueError(f"W must be 2-D (n_samples, n_components), got shape {np.shape(W)}.")
     k = np.shape(W)[1]
@@ -49,21 +49,25 @@ def _prepare(X, W, H, mask=None, weights=None):
     return op, W, np.ascontiguousarray(H.T)
 
 
-def beta_divergence(X, W, H=None, beta_loss="frobenius", mask=None, weights=None):
+def beta_divergence(X, W, H=None, beta_loss="frobenius", mask=None, weights=None,
+                    sample_weight=None):
     """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2); with
-    ``weights``, ``Σ w_ij d_β(x_ij | (WH)_ij)`` (½ for β = 2): a weighted fit's
-    ``res.data_loss``.
+    ``weights`` (per entry) and/or ``sample_weight`` (per row), ``Σ w_ij d_β(x_ij | (WH)_ij)``
+    (½ for β = 2): a weighted fit's ``res.data_loss``.
 
     For β ≤ 0 the divergence is undefined where X is zero, and a ValueError says so."""
     beta = _validation.check_beta_loss(beta_loss)
-    op, A, B = _prepare(X, W, H, mask, weights)
+    op, A, B = _prepare(X, W, H, mask, weights, sample_weight)
     _validation.check_zeros_for_beta(op.X.data.reshape(1, -1) if op.observed_only else op.X, beta)
     return float(divergence(op, A, B, beta))
 
 
-def reconstruction_error(X, W, H=None, beta_loss="frobenius", mask=None, weights=None):
-    """scikit-learn's ``reconstruction_err_``: ``sqrt(2 · D_β(X | WH))`` (‖X − WH‖_F for β = 2)."""
-    return float(np.sqrt(2.0 * max(beta_divergence(X, W, H, beta_loss, mask, weights), 0.0)))
+def reconstruction_error(X, W, H=None, beta_loss="frobenius", mask=None, weights=None,
+                         sample_weight=None):
+    """scikit-learn's ``reconstruction_err_``: ``sqrt(2 · D_β(X | WH))`` (‖X − WH‖_F for β = 2),
+    weighted as :func:`beta_divergence`."""
+    return float(np.sqrt(2.0 * max(beta_divergence(X, W, H, beta_loss, mask, weights,
+                                                   sample_weight), 0.0)))
 
 
 def relative_error(X, W, H=None, mask=None, weights=None):
