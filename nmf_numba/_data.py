@@ -503,7 +503,7 @@ def weighted_entries(X, observed, weights, sample_weight):
     if not keep.all():
         rows, cols, values, w = rows[keep], cols[keep], values[keep], w[keep]
     if rows.size == 0:
-        raise ValueError("Every weight is 0 (weights, sample_weight, missing entries): there "
+        raise ValueError("Every weight is zero (weights, sample_weight, missing entries): there "
                          "is nothing to fit.")
     w = w.astype(X.dtype)
     if np.all(w == 1):

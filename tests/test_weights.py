@@ -374,7 +374,7 @@ X_BAD = make_data(6, 5, seed=19)
     (dict(weights=np.ones(5)), ValueError, "weights has shape"),
     (dict(weights=np.ones((6, 5)), mask=np.ones((6, 5), bool)), ValueError,
      "weights and mask both say"),
-    (dict(weights=np.zeros((6, 5))), ValueError, "Every weight is 0"),
+    (dict(weights=np.zeros((6, 5))), ValueError, "Every weight is zero"),
     (dict(weights=np.array([["a"] * 5] * 6)), TypeError, "weights holds text"),
     (dict(sample_weight=np.ones(5)), ValueError, "sample_weight has shape"),
     (dict(sample_weight=-np.ones(6)), ValueError, "sample_weight must hold finite numbers"),
