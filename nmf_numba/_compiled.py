@@ -21,8 +21,8 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
 "objective", "relative" and "sklearn" stopping rules; with missing values or weights
-(observed-only data) "cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"`` and MU with missing values take
-the Python loop (:func:`supports`).
+(observed-only data) "cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"`` and MU
+with missing values or weights take the Python loop (:func:`supports`).
 
 Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array
 itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``, observed-only data (the stored

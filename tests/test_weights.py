@@ -431,3 +431,16 @@ def test_inputs_are_not_modified():
     np.testing.assert_array_equal(s, copies[3])
     np.testing.assert_array_equal(W0, W0c)
     np.testing.assert_array_equal(H0, H0c)
+
+
+def test_nsnmf_with_weights():
+    """nsNMF (model W S H) runs on the weighted operator as on missing values: monotone, and
+    the loss is the metric's for the fit's result (its model W S H)."""
+    X = make_data(16, 12, seed=21)
+    Wt = _weights(16, 12, seed=21)
+    res = nn.nmf(X, 3, weights=Wt, smoothness=0.3, solver="cd", init="random",
+                 random_state=0, max_iter=40, tol=0)
+    f = np.array(res.history["objective"])
+    assert np.all(np.diff(f) <= 1e-12 * f[0])
+    assert res.loss == pytest.approx(nn.metrics.beta_divergence(X, res, weights=Wt),
+                                     rel=1e-10)
