@@ -345,8 +345,9 @@ class ObservedOp(CsrOp):
         return RowGrams(self, B)
 
     def _weight_sums(self, B):
-        """``Σ_{j stored} w_ij b_j`` per row: the KL denominator."""
+        """``Σ_{j stored} w_ij b_j`` per row, in B's dtype: the KL denominator."""
         w = np.ones_like(self.X.data) if self.weights is None else self.weights
+        w = w.astype(B.dtype, copy=False)
         den = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
         csr_k.spmm(w, self.X.indices, self.X.indptr, B, den)
         return den
@@ -401,6 +402,17 @@ class ObservedOp(CsrOp):
         if self.weights is not None:
             return float(csr_k.weighted_residual(*self.args, self.weights, A, B).sum())
         return float(csr_k.residual_terms(*self.args, A, B)[:, 0].sum())
+
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps):
+        """The KL coordinate-Newton sweep on the stored entries: each row's linear term is
+        the weighted sum of the rows of B at its entries (not B's column sums)."""
+        P = np.empty_like(self.X.data)
+        csr_k.model_stored(*self.args, A, B, P)
+        colsums = self._weight_sums(B.astype(np.float64))
+        pgrad_sq = np.empty(self.shape[0])
+        csr_k.kl_newton_sweep_rows(*self.wargs, P, A, B, colsums, l1, l2, max_newton, eps,
+                                   pgrad_sq)
+        return float(pgrad_sq.sum())
 
     def masked_hals(self, A, B, l1, l2, n_sweeps):
         change = np.empty(self.shape[0])

@@ -276,8 +276,8 @@ def nmf(
         For sparse X: "zero" (default) keeps the usual meaning, an absent entry is 0;
         "unobserved" makes only the stored entries count (ratings data: an absent rating is
         unknown), with every cost scaling with the stored entries.  With missing values the
-        solvers are "mu" (every β) and "cd"/"hals" (β = 2, per-row Gram matrices over the
-        observed entries); "auto" picks "cd" for β = 2, else "mu".
+        solvers are "mu" (every β), "cd"/"hals" (β = 2, per-row Gram matrices over the
+        observed entries) and "newton-cd" (KL); "auto" picks "cd" for β = 2, else "mu".
     weights : array (n_samples, n_features) or scipy.sparse matrix, optional
         Non-negative per-entry weights: the objective becomes ``Σ w_ij d_β(x_ij | (WH)_ij)``
         plus the penalties.  A sparse weights matrix gives the entries it does not store
@@ -287,7 +287,8 @@ def nmf(
         Weight-0 entries do not count (they are missing values); NaN entries of X must have
         weight 0; weights cannot be combined with ``mask`` (pass ``weights * mask``).  The
         fit runs on the entries with weight > 0 (the missing-values path: solvers "mu" for
-        every β, "cd"/"hals" for β = 2), so its cost scales with them, not with m × n; weights
+        every β, "cd"/"hals" for β = 2, "newton-cd" for KL), so its cost scales with them, not
+        with m × n; weights
         that are all 0 or 1 are a mask and give the masked fit bit for bit.  A row (column)
         whose weights are all 0 leaves its row of W (column of H) undetermined: "mu" sets it
         to 0 at the first step, "cd"/"hals" keep its start (0 with an L2 penalty).

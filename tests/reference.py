@@ -203,7 +203,7 @@ def nnls_rows(G, C):
     return np.array(out)
 
 
-def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON):
+def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON, weights=None):
     """One coordinate-Newton KL sweep on A for X ≈ A Bᵀ (Hsieh & Dhillon), written from the
     definitions: the model, gradient and Hessian of each coordinate are recomputed from scratch.
     The objective includes ``l1·ΣA + ½·l2·‖A‖²``.
@@ -211,16 +211,18 @@ def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON):
     Per coordinate: up to ``max_newton`` projected Newton steps s = max(−a, −g/h); a decreasing
     step is halved (up to 30 times, else dropped) until f'(0) + f'(s) ≥ 0.
     Returns (A_new, Σ squared projected gradients seen at each coordinate's first visit).
+    ``weights``: the objective ``Σ w_ij d_KL(x_ij | v_ij)`` (every term times its weight).
     """
     X = dense(X)
+    Wt = np.ones(X.shape) if weights is None else dense(weights)
     A = np.array(A, np.float64)
     B = np.asarray(B, np.float64)
-    pos = X > 0
+    pos = (X > 0) & (Wt > 0)
 
     def derivatives(i, r):
         v = np.maximum(A[i] @ B.T, eps)
-        ratio = np.where(pos[i], X[i] / v, 0.0)
-        g = B[:, r].sum() - ratio @ B[:, r] + l1 + l2 * A[i, r]
+        ratio = np.where(pos[i], Wt[i] * X[i] / v, 0.0)
+        g = Wt[i] @ B[:, r] - ratio @ B[:, r] + l1 + l2 * A[i, r]
         return g, (ratio / v) @ (B[:, r] ** 2) + l2
 
     pgrad_sq = 0.0

@@ -121,7 +121,7 @@ def test_unit_weight_kernels_are_the_unweighted_arithmetic():
 # ---------------------------------------------------------------- weights 0/1 are a mask
 
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("mu", 2.0), ("mu", 1.0),
-                                         ("mu", 0.5)])
+                                         ("mu", 0.5), ("newton-cd", 1.0)])
 def test_zero_one_weights_are_the_mask_bit_for_bit(solver, beta):
     rng = np.random.default_rng(5)
     X = make_data(25, 18, seed=5)
@@ -187,7 +187,8 @@ def _defaults(**kw):
 # ---------------------------------------------------------------- weighted fits
 
 @pytest.mark.parametrize("solver,beta", [("cd", 2.0), ("hals", 2.0), ("mu", 2.0), ("mu", 1.0),
-                                         ("mu", 0.5), ("mu", 0.0), ("mu", 3.0)])
+                                         ("mu", 0.5), ("mu", 0.0), ("mu", 3.0),
+                                         ("newton-cd", 1.0)])
 def test_weighted_objective_never_increases(solver, beta, fmt):
     X = make_data(20, 14, seed=8, fmt=fmt, positive=beta <= 0)
     Wt = _weights(seed=8)
@@ -381,8 +382,8 @@ X_BAD = make_data(6, 5, seed=19)
     (dict(sample_weight=np.full(6, np.nan)), ValueError, "sample_weight must hold finite"),
     (dict(weights=np.ones((6, 5)) * 2, solver="anls"), ValueError,
      "does not support missing values or weights"),
-    (dict(weights=np.ones((6, 5)) * 2, solver="newton-cd", beta_loss=1), ValueError,
-     "Solvers for this fit: \\['mu'\\]"),
+    (dict(weights=np.ones((6, 5)) * 2, solver="newton-cd", beta_loss=2), ValueError,
+     "supports only beta_loss='kullback-leibler'"),
     (dict(weights=np.ones((6, 5)) * 2, graph=np.eye(6), graph_reg=1.0), ValueError,
      "graph penalty cannot be combined with missing values or weights"),
     (dict(sample_weight=np.ones(6), n_components="auto"), ValueError,
@@ -444,3 +445,31 @@ def test_nsnmf_with_weights():
     assert np.all(np.diff(f) <= 1e-12 * f[0])
     assert res.loss == pytest.approx(nn.metrics.beta_divergence(X, res, weights=Wt),
                                      rel=1e-10)
+
+
+@pytest.mark.parametrize("l1,l2", [(0.0, 0.0), (0.2, 0.3)])
+def test_weighted_kl_newton_sweep_matches_reference(l1, l2, fmt, dtype):
+    X = make_data(20, 14, seed=22, fmt=fmt).astype(dtype)
+    Wt = _weights(seed=22)
+    A0, H = make_factors(20, 14, 3, dtype)
+    B = np.ascontiguousarray(H.T)
+    op = _op(X, Wt, dtype).X_op
+    A = A0.copy()
+    pgrad = op.kl_newton_sweep(A, B, l1, l2, 2, EPSILON)
+    expected, expected_pgrad = ref.kl_newton_sweep(X, A0, B, 2, l1, l2, weights=Wt)
+    rtol = 1e-9 if dtype == np.float64 else 2e-3
+    np.testing.assert_allclose(A, expected, rtol=rtol, atol=rtol * 1e-2)
+    assert pgrad == pytest.approx(expected_pgrad, rel=rtol)
+
+
+def test_weighted_newton_cd_descends_to_the_mu_objective():
+    X = make_data(20, 14, seed=23)
+    Wt = _weights(seed=23)
+    kw = dict(beta_loss=1, weights=Wt, init="nndsvda", tol=0)
+    newton = nn.nmf(X, 3, solver="newton-cd", max_iter=300, **kw)
+    f = np.array(newton.history["objective"])
+    assert np.all(np.diff(f) <= 1e-12 * f[0])
+    assert newton.data_loss == pytest.approx(
+        ref.weighted_beta_divergence(X, Wt, newton.W, newton.H, 1.0), rel=1e-9)
+    mu_fit = nn.nmf(X, 3, solver="mu", max_iter=3000, **kw)
+    assert newton.loss <= mu_fit.loss * (1 + 1e-3)

@@ -282,6 +282,22 @@ def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, l1, l2, max_newton, 
 
 
 @njit(**PARALLEL)
+def kl_newton_sweep_rows(data, indices, indptr, P, A, B, colsums, l1, l2, max_newton, eps,
+                         pgrad_sq):
+    """:func:`kl_newton_sweep` with each row's own column sums ``colsums[i]`` (float64,
+    rows×k): observed-only and weighted data, where row i's linear term is
+    ``Σ_{j stored} w_ij b_j`` and ``data`` holds ``w ⊙ x`` (the sweep's sums over the stored
+    entries are linear in x, so the weights enter through the data)."""
+    n_rows = indptr.shape[0] - 1
+    for i in prange(n_rows):
+        start, end = indptr[i], indptr[i + 1]
+        pgrad_sq[i] = newton_row(
+            data[start:end], indices[start:end], P[start:end], A[i], B, colsums[i], l1, l2,
+            max_newton, eps,
+        )
+
+
+@njit(**PARALLEL)
 def masked_hals_rows(data, indices, indptr, weights, A, B, l1, l2, n_sweeps, change):
     """Coordinate descent for ``½ Σ_{(i,j) stored} w_ij (x_ij − a_i·b_j)² + l1·Σ A +
     ½·l2·‖A‖²``: only the stored (observed) entries count, explicit zeros included.
