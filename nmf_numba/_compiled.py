@@ -20,13 +20,14 @@ below :data:`nmf_numba._threads.settings.small_problem` stored entries the itera
 
 It covers plain fits (no ``accelerate``) of the solvers whose record says ``compiled`` ("cd",
 "hals": β = 2; "mu": every β), dense or CSR, float32 or float64, with L1/L2 penalties and the
-"objective", "relative" and "sklearn" stopping rules; with missing values (observed-only data)
-"cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"``, fixed components and MU with
-missing values take the Python loop (:func:`supports`).
+"objective", "relative" and "sklearn" stopping rules; with missing values or weights
+(observed-only data) "cd" and "hals".  Graphs, nsNMF, ``shuffle``, ``stop="pgrad"``, fixed
+components and MU with missing values or weights take the Python loop (:func:`supports`).
 
 Data travel as an "operator" that Numba dispatches on by type: a dense ``X`` is the 2-D array
 itself, a CSR one the tuple ``(data, indices, indptr, n_cols)``, observed-only data (the stored
-entries are the observations) the tuple ``(data, indices, indptr, n_cols, OBSERVED)``.
+entries are the observations) the tuple ``(data, indices, indptr, n_cols, weights)``, its
+weights aligned with ``data`` (an empty array: every weight is 1, the masked fit's arithmetic).
 """
 
 import numba
@@ -82,6 +83,7 @@ _mu_ratio_times = csr_k.mu_ratio_times_serial
 _csr_beta_terms = csr_k.beta_terms_serial
 _residual_terms = csr_k.residual_terms_serial
 _masked_hals = csr_k.masked_hals_rows_serial
+_weighted_residual = csr_k.weighted_residual_serial
 
 
 def supports(fit):
@@ -107,7 +109,7 @@ def operators(data):
         if not hasattr(op, "args"):
             return op.X
         if op.observed_only:
-            return op.args + (np.int64(op.shape[1]), OBSERVED)
+            return op.args + (np.int64(op.shape[1]), op._w)
         return op.args + (np.int64(op.shape[1]),)
 
     return as_op(data.X_op), as_op(data.Xt_op)
@@ -135,10 +137,6 @@ def _least_squares(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
 def _half_sq_error(op, A, B, sq_norm, XB, G):
     """``½‖X − A Bᵀ‖²`` over the counted entries, from the least-squares step's products where
     they give it."""
-
-
-OBSERVED = np.int8(1)
-"""The marker that makes an operator tuple observed-only (a 5-tuple, typed apart from CSR's)."""
 
 
 def _is_dense(op):
@@ -230,9 +228,10 @@ def _beta_sums_impl(op, A, B, beta, eps):
 def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
     if _is_observed(op):  # each row's own Gram matrix: RowGrams.sweeps
         def observed(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
-            data, indices, indptr = op[0], op[1], op[2]
+            data, indices, indptr, weights = op[0], op[1], op[2], op[4]
             change = np.empty(indptr.shape[0] - 1)
-            _masked_hals(data, indices, indptr, A, B, float(l1), float(l2), n_sweeps, change)
+            _masked_hals(data, indices, indptr, weights, A, B, float(l1), float(l2), n_sweeps,
+                         change)
             empty = np.empty((0, 0), A.dtype)
             return np.nan, empty, empty
 
@@ -264,6 +263,8 @@ def _least_squares_impl(op, A, B, l1, l2, n_sweeps, delta_sq, violation_too):
 def _half_sq_error_impl(op, A, B, sq_norm, XB, G):
     if _is_observed(op):  # at the observed entries (losses.divergence: op.residual_sq)
         def observed(op, A, B, sq_norm, XB, G):
+            if op[4].shape[0] > 0:  # weighted
+                return 0.5 * _weighted_residual(op[0], op[1], op[2], op[4], A, B).sum()
             return 0.5 * _residual_terms(op[0], op[1], op[2], A, B)[:, 0].sum()
 
         return observed

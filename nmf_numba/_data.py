@@ -374,63 +374,123 @@ class CsrOp:
 
 
 class ObservedOp(CsrOp):
-    """Observed-only data: a CSR matrix whose stored entries (explicit zeros included) are the
-    observations; every other entry is missing and does not count in the loss.  The model
-    ``A Bᵀ`` is only ever evaluated at the stored entries, so every cost scales with them."""
+    """Observed-only, optionally weighted data: a CSR matrix whose stored entries (explicit
+    zeros included) are the entries that count, each with its weight ``w > 0``; every other
+    entry has weight 0 (missing) and does not count.  The loss is ``Σ_stored w·d_β(x | v)``.
 
-    def __init__(self, X):
+    ``weights``: an array aligned with ``X.data`` (X's dtype), or None for weight 1 everywhere
+    stored — NaN entries, ``mask=`` and ``missing="unobserved"`` are this case, and their
+    kernels then run exactly the arithmetic of the unweighted code (``weights`` reaches the
+    kernels as an empty array).  The model ``A Bᵀ`` is only ever evaluated at the stored
+    entries, so every cost scales with them.
+
+    Products that are linear in ``x`` (``X B``, the MU numerator) take ``w ⊙ x`` as their data
+    (``self.wargs``, formed once); the Gram matrices, the denominators and the losses take the
+    weights themselves."""
+
+    def __init__(self, X, weights=None):
         super().__init__(X)
-        self.n_entries = X.nnz
         self.observed_only = True
+        self.weights = weights
+        if weights is None:
+            self.n_entries = X.nnz
+            self._w = np.empty(0, X.dtype)  # the kernels' "every weight is 1"
+            self.wargs = self.args
+        else:
+            self.n_entries = float(weights.sum(dtype=np.float64))  # β = 0's count: Σ w
+            self._w = weights
+            self.wargs = (weights * X.data, X.indices, X.indptr)
+            self.sq_norm = float(np.dot(weights.astype(np.float64),
+                                        X.data.astype(np.float64) ** 2))  # Σ w x²
+
+    def times(self, B):
+        """``(W ⊙ X) B`` over the stored entries."""
+        out = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
+        csr_k.spmm(*self.wargs, B, out)
+        return out
 
     def normal_equations(self, B):
         return RowGrams(self, B)
 
+    def _weight_sums(self, B):
+        """``Σ_{j stored} w_ij b_j`` per row, in B's dtype: the KL denominator."""
+        w = np.ones_like(self.X.data) if self.weights is None else self.weights
+        w = w.astype(B.dtype, copy=False)
+        den = np.empty((self.shape[0], B.shape[1]), dtype=B.dtype)
+        csr_k.spmm(w, self.X.indices, self.X.indptr, B, den)
+        return den
+
     def model_times(self, A, B, beta=2.0, eps=0.0):
-        """``(M ⊙ (A Bᵀ)^(β−1)) B`` with M the observed pattern (the MU denominator)."""
+        """``(W ⊙ (A Bᵀ)^(β−1)) B`` with W the weights on the stored pattern (the MU
+        denominator)."""
         P = np.empty_like(self.X.data)
         csr_k.model_stored(*self.args, A, B, P)
         if beta != 2:
             dt = self.dtype.type
             dense_k.pow_rows(P[:, None], dt(beta - 1), dt(eps), beta < 1)
+        if self.weights is not None:
+            P *= self.weights
         out = np.empty_like(A)
         csr_k.spmm(P, self.X.indices, self.X.indptr, B, out)
         return out
 
     def mu_products(self, A, B, beta, eps):
+        """``num = (W ⊙ X ⊙ (A Bᵀ)^(β−2)) B`` (the ratio is linear in x, so the kernel runs
+        on ``w ⊙ x``) and ``den = (W ⊙ (A Bᵀ)^(β−1)) B``."""
         dt = self.dtype.type
         num = np.empty_like(A)
-        csr_k.mu_ratio_times(*self.args, A, B, dt(beta), dt(eps), num)
-        if beta == 1:  # Σ_{j observed} b_j
-            ones = np.ones_like(self.X.data)
-            den = np.empty_like(A)
-            csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
-            return num, den
+        csr_k.mu_ratio_times(*self.wargs, A, B, dt(beta), dt(eps), num)
+        if beta == 1:  # Σ_{j observed} w_ij b_j
+            return num, self._weight_sums(B)
         return num, self.model_times(A, B, beta, eps)
 
     def kl_products_measured(self, A, B, eps):
-        """As :meth:`CsrOp.kl_products_measured`; the model counts at the stored entries only."""
+        """As :meth:`CsrOp.kl_products_measured`; the model counts at the stored entries only.
+        Weighted: the products and the divergence in two passes (the fused kernel's sums
+        are unweighted)."""
+        if self.weights is not None:
+            s1, s2, s3 = self.beta_terms(A, B, 1.0, eps)
+            num, den = self.mu_products(A, B, 1.0, eps)
+            return num, den, kl_data_term((s1, s2, s3))
         num, terms = self._kl_stored_measured(A, B, eps)
-        ones = np.ones_like(self.X.data)
-        den = np.empty_like(A)
-        csr_k.spmm(ones, self.X.indices, self.X.indptr, B, den)
-        return num, den, kl_data_term(terms)
+        return num, self._weight_sums(B), kl_data_term(terms)
 
     def beta_terms(self, A, B, beta, eps):
+        if self.weights is not None:
+            s1, s2, s3 = csr_k.weighted_beta_terms(*self.args, self.weights, A, B, float(beta),
+                                                   float(eps)).sum(axis=0)
+            return s1, s2, s3
         s1, s2 = csr_k.beta_terms(*self.args, A, B, float(beta), float(eps)).sum(axis=0)
         s3 = 0.0 if beta == 0 else float(
             csr_k.stored_power_sum(*self.args, A, B, float(beta), float(eps)).sum())
         return s1, s2, s3
 
     def residual_sq(self, A, B):
+        """``Σ_stored w (x − v)²``."""
+        if self.weights is not None:
+            return float(csr_k.weighted_residual(*self.args, self.weights, A, B).sum())
         return float(csr_k.residual_terms(*self.args, A, B)[:, 0].sum())
 
+    def kl_newton_sweep(self, A, B, l1, l2, max_newton, eps, free=None):
+        """The KL coordinate-Newton sweep on the stored entries: each row's linear term is
+        the weighted sum of the rows of B at its entries (not B's column sums); ``free`` as in
+        :meth:`DenseOp.kl_newton_sweep` (the model keeps the fixed columns)."""
+        P = self.model_at_stored(A, B)
+        A_free, B_free = free_part(A, free), free_part(B, free)
+        colsums = self._weight_sums(B_free.astype(np.float64))
+        pgrad_sq = np.empty(self.shape[0])
+        csr_k.kl_newton_sweep_rows(*self.wargs, P, A_free, B_free, colsums, l1, l2, max_newton,
+                                   eps, pgrad_sq)
+        put_free(A, A_free, free)
+        return float(pgrad_sq.sum())
+
     def masked_hals(self, A, B, l1, l2, n_sweeps, data=None):
-        """Per-row HALS sweeps on A (``csr_k.masked_hals_rows``) against the stored values,
-        or against ``data`` at the same entries (a residual, for fixed components)."""
+        """Per-row HALS sweeps on A (``csr_k.masked_hals_rows``: each row's Gram matrix of its
+        stored entries, weighted) against the stored values, or against ``data`` at the same
+        entries (a residual, for fixed components)."""
         change = np.empty(self.shape[0])
         values = self.X.data if data is None else data
-        csr_k.masked_hals_rows(values, self.X.indices, self.X.indptr, A, B, float(l1),
+        csr_k.masked_hals_rows(values, self.X.indices, self.X.indptr, self._w, A, B, float(l1),
                                float(l2), n_sweeps, change)
         return float(change.sum())
 
@@ -452,14 +512,123 @@ def observed_matrix(X, observed):
     return O
 
 
+# Above this many entries, weights over every entry of X (a sparse weights matrix with
+# missing="zero": absent = 1) are refused rather than held entry by entry (12 bytes each).
+DENSE_WEIGHTS_LIMIT = 1 << 27
+
+
+def weighted_entries(X, observed, weights, sample_weight):
+    """The entries a weighted fit counts: ``(X_fit, w, observed_only)``.
+
+    ``X`` is validated (dense with NaN set to 0, or canonical CSR); ``observed`` is
+    :func:`nmf_numba._validation.check_observed`'s pattern (None, a boolean array, a sparse
+    pattern, or True for ``missing="unobserved"``); ``weights`` None, a dense (m, n) float64
+    array or canonical CSR (validated); ``sample_weight`` None or an (m,) float64 array.
+
+    * ``missing="unobserved"`` (``observed is True``): the entries X stores count, each with
+      its weight (a sparse weights matrix: 0 where it stores nothing);
+    * otherwise every entry of X counts (0 where a sparse X stores nothing) unless it is
+      missing (NaN, outside a mask), with weight ``weights[i, j]`` (a sparse weights matrix:
+      1 where it stores nothing, so it is held densely: refused beyond
+      :data:`DENSE_WEIGHTS_LIMIT` entries);
+    * ``sample_weight[i]`` multiplies the weights of row i.
+
+    Weight-0 entries are dropped.  ``X_fit`` is canonical CSR of the counted entries (X's
+    values, zeros explicit) and ``w`` their weights in X's dtype, aligned with ``X_fit.data``;
+    ``w`` is None when every weight is 1 (a 0/1 weights array is a mask, and runs as one).
+    When every entry counts with weight 1, ``(X, None, False)``: the plain fit."""
+    m, n = X.shape
+    if observed is True:  # missing="unobserved": X's stored entries, row-major
+        counts = np.diff(X.indptr)
+        rows, cols = np.repeat(np.arange(m), counts), X.indices.astype(np.int64)
+        values = X.data
+        if weights is None:
+            w = np.ones(rows.size)
+        elif sp.issparse(weights):
+            w = np.asarray(weights[rows, cols], dtype=np.float64).ravel()
+        else:
+            w = weights[rows, cols]
+    else:
+        if sp.issparse(weights):  # absent = 1: every entry has a weight
+            if m * n > DENSE_WEIGHTS_LIMIT:
+                raise ValueError(
+                    f"weights: a sparse weights matrix with missing='zero' gives weight 1 to "
+                    f"every entry it does not store, so all {m}×{n} entries count and are held "
+                    f"one by one (more than {DENSE_WEIGHTS_LIMIT} entries). Pass "
+                    "missing='unobserved' (absent = weight 0) or a dense weights array.")
+            full = np.ones((m, n))
+            coo = weights.tocoo()
+            full[coo.row, coo.col] = coo.data
+            weights = full
+        if weights is not None:
+            keep = weights > 0
+            if isinstance(observed, np.ndarray):  # NaN entries
+                if np.any(keep & ~observed):
+                    raise ValueError("X is NaN at entries whose weight is > 0: give them weight "
+                                     "0, e.g. np.where(np.isnan(X), 0, weights).")
+            rows, cols = np.nonzero(keep)
+        elif observed is None:
+            rows, cols = np.divmod(np.arange(m * n, dtype=np.int64), n)
+        elif isinstance(observed, np.ndarray):
+            rows, cols = np.nonzero(observed)
+        else:  # a sparse mask (with sample_weight only: weights and mask are exclusive)
+            pattern = sp.csr_matrix(observed, dtype=bool)
+            pattern.sum_duplicates()
+            pattern.eliminate_zeros()
+            coo = pattern.tocoo()
+            rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        if sp.issparse(X):
+            values = (X.toarray()[rows, cols] if rows.size == m * n else
+                      np.asarray(X[rows, cols]).ravel())
+        else:
+            values = X[rows, cols]
+        w = np.ones(rows.size) if weights is None else weights[rows, cols]
+    if sample_weight is not None:
+        w = w * sample_weight[rows]
+    keep = w > 0
+    if not keep.all():
+        rows, cols, values, w = rows[keep], cols[keep], values[keep], w[keep]
+    if rows.size == 0:
+        raise ValueError("Every weight is zero (weights, sample_weight, missing entries): there "
+                         "is nothing to fit.")
+    w = w.astype(X.dtype)
+    if np.all(w == 1):
+        w = None
+        if observed is None and rows.size == m * n:
+            return X, None, False
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+    index_dtype = np.int32 if max(m, n, rows.size) < 2**31 - 1 else np.int64
+    X_fit = sp.csr_matrix((np.asarray(values, dtype=X.dtype), cols.astype(index_dtype),
+                           indptr.astype(index_dtype)), shape=(m, n))
+    return X_fit, w, True
+
+
+def transposed_entries(X):
+    """``(Xᵀ as canonical CSR, perm)`` with ``Xᵀ.data = X.data[perm]``: arrays aligned with
+    X's entries (the weights) follow the transpose through ``perm``."""
+    index = sp.csr_matrix((np.arange(1, X.nnz + 1, dtype=np.int64), X.indices, X.indptr),
+                          shape=X.shape)
+    index_t = index.T.tocsr()
+    index_t.sort_indices()
+    perm = index_t.data - 1
+    return sp.csr_matrix((X.data[perm], index_t.indices, index_t.indptr),
+                         shape=(X.shape[1], X.shape[0])), perm
+
+
 class Data:
     """The data of one fit: the operator for ``X`` and the one for ``Xᵀ``, built once.
 
     ``observed_only``: X is canonical CSR whose stored entries are the observations (see
-    :class:`ObservedOp`)."""
+    :class:`ObservedOp`), ``weights`` (aligned with ``X.data``, or None: all 1) their
+    weights."""
 
-    def __init__(self, X, observed_only=False):
-        if observed_only:
+    def __init__(self, X, observed_only=False, weights=None):
+        if observed_only and weights is not None:
+            Xt, perm = transposed_entries(X)
+            self.X_op = ObservedOp(X, weights)
+            self.Xt_op = ObservedOp(Xt, weights[perm])
+        elif observed_only:
             self.X_op = ObservedOp(X)
             Xt = X.T.tocsr()
             Xt.sort_indices()

@@ -469,3 +469,77 @@ def check_normalize(normalize, smoothness=0.0):
                          "matrix S does not commute with rescaling the components, so the "
                          "model W S H would change. Use smoothness=0 or normalize=None.")
     return normalize
+
+
+def check_weights(weights, shape, mask):
+    """Per-entry weights as a dense float64 array or canonical CSR float64 matrix (a copy), or
+    None.  Refused: a wrong shape, negative, NaN or infinite weights, and weights with
+    ``mask=`` (both say which entries count: pass ``weights * mask``)."""
+    if weights is None:
+        return None
+    if mask is not None:
+        raise ValueError("weights and mask both say which entries count: pass one, e.g. "
+                         "weights=np.where(mask, weights, 0) (weight 0 = not observed).")
+    if sp.issparse(weights):
+        if weights.format in ("csr", "csc", "coo", "bsr"):
+            _check_compressed_structure(weights, "weights")
+        W = sp.csr_matrix(weights, dtype=np.float64, copy=True)
+        W.sum_duplicates()
+        values = W.data
+    else:
+        _reject_text(weights, "weights")
+        W = np.array(weights, dtype=np.float64, order="C", copy=True) \
+            if not isinstance(weights, np.ndarray) or weights.dtype.kind in "biuf" else None
+        if W is None:
+            raise TypeError(f"weights must hold numbers, got dtype {weights.dtype}.")
+        values = W
+    if W.ndim != 2 or W.shape != tuple(shape):
+        raise ValueError(f"weights has shape {W.shape}, expected X's {tuple(shape)}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("weights has NaN or infinite entries: weights must be finite numbers "
+                         ">= 0 (0: the entry does not count).")
+    if values.size and values.min() < 0:
+        raise ValueError(f"weights has negative entries (minimum {values.min():g}): weights "
+                         "must be >= 0 (0: the entry does not count).")
+    return W
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Per-row weights as an (n_samples,) float64 array (a copy; a number is every row's), or
+    None."""
+    if sample_weight is None:
+        return None
+    if sp.issparse(sample_weight):
+        raise TypeError("sample_weight must be a 1-D array of one weight per row of X.")
+    _reject_text(sample_weight, "sample_weight")
+    try:
+        s = np.array(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("sample_weight must be a 1-D array of numbers, one per row of X.") \
+            from None
+    if s.ndim == 0:
+        s = np.full(n_samples, float(s))
+    if s.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {s.shape}, expected one weight per row of "
+                         f"X: ({n_samples},).")
+    if not np.all(np.isfinite(s)) or (s.size and s.min() < 0):
+        raise ValueError("sample_weight must hold finite numbers >= 0 (0: the row does not "
+                         "count).")
+    return s
+
+
+def counted_entries(X, observed, weights, sample_weight, mask):
+    """``(X_fit, weights aligned with X_fit.data or None, observed_only)``: the entries the
+    objective counts, for a validated X and :func:`check_observed`'s pattern.  Missing values
+    alone (NaN, ``mask``, ``missing="unobserved"``) are the observed entries with weight 1;
+    ``weights``/``sample_weight`` are checked here and go through
+    :func:`nmf_numba._data.weighted_entries` (weights that are all 1 give the fit without)."""
+    from ._data import observed_matrix, weighted_entries
+
+    weights = check_weights(weights, X.shape, mask)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    if weights is None and sample_weight is None:
+        if observed is None:
+            return X, None, False
+        return observed_matrix(X, None if observed is True else observed), None, True
+    return weighted_entries(X, observed, weights, sample_weight)

@@ -604,8 +604,8 @@ def nmf(X, n_components=None, *, beta_loss="frobenius", solver="auto", init="aut
     ``normalize`` is :func:`nmf_numba.nmf`'s: W stays a Dask array (its column sums are
     computed once, its columns scaled and reordered lazily).
 
-    The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, restarts,
-    other stopping rules, ``shuffle``) raise a ValueError that names them."""
+    The options :func:`nmf_numba.nmf` has beyond these (graphs, nsNMF, missing values, weights,
+    restarts, other stopping rules, ``shuffle``) raise a ValueError that names them."""
     _reject_unsupported(unsupported)
     t_start = time.perf_counter()
     beta = _validation.check_beta_loss(beta_loss)
@@ -653,7 +653,7 @@ def _check_accelerate(accelerate, beta, solver):
 # nmf() options that the Dask path does not have, with the value that means "not used"
 _SINGLE_MACHINE_ONLY = {
     "stop": "objective", "graph": None, "graph_reg": 0.0, "smoothness": 0.0, "n_init": 1,
-    "mask": None, "missing": "zero", "shuffle": False,
+    "mask": None, "missing": "zero", "shuffle": False, "weights": None, "sample_weight": None,
 }
 
 

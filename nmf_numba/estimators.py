@@ -25,8 +25,10 @@ Differences from scikit-learn, on purpose:
   place, MiniBatchNMF a custom ``H``), and generated starts come from :mod:`nmf_numba.init`.
 * ``NMF`` also takes what :func:`nmf_numba.nmf` takes: the solvers "hals", "anls", "pgd",
   "newton-cd" and "auto"; ``graph_reg``, ``smoothness``, ``missing``, ``n_init``,
-  ``time_limit``, ``callback`` and fixed components (``fix_H``, ``fix_W``); NaN entries of X as missing values; ``mask=`` and ``graph=``
-  as arguments of ``fit``/``fit_transform`` (per-sample data, like ``sample_weight``).
+  ``time_limit``, ``callback``, fixed components (``fix_H``, ``fix_W``) and ``normalize``; NaN
+  entries of X as missing values; ``mask=``, ``graph=`` and ``sample_weight=`` (row i's data
+  term times ``sample_weight[i]``, as :func:`nmf_numba.nmf`'s) as arguments of
+  ``fit``/``fit_transform``.
 * With ``smoothness=θ`` (nsNMF, model ``W S H``) ``components_`` is ``S H``, so that
   ``inverse_transform(W) = W @ components_`` is the model and ``transform`` needs no θ.
 * ``normalize`` ("H", "W", "both"; default None, scikit-learn's behaviour) normalises and
@@ -137,13 +139,14 @@ class _OwnStartAndW:
                              "min(n_samples, n_features)")
         return self._draw_start(X)
 
-    def _w_subproblem(self, X, H, solver, max_iter, mask=None, missing="zero"):
+    def _w_subproblem(self, X, H, solver, max_iter, mask=None, missing="zero",
+                      sample_weight=None):
         """``(W, updates)``: W ≥ 0 for X with H fixed, by :func:`nmf_numba.transform`'s code; MU
         stops on MiniBatchNMF's rule (W's relative change), the other solvers on the objective."""
         return _transform_w(
             X, H, beta_loss=self._beta_loss, solver=solver, alpha_W=self.alpha_W,
             l1_ratio=self.l1_ratio, max_iter=max_iter, tol=self.tol, mask=mask, missing=missing,
-            rule="w_change" if solver == "mu" else "objective",
+            rule="w_change" if solver == "mu" else "objective", sample_weight=sample_weight,
         )
 
 
@@ -294,25 +297,35 @@ class NMF(_OwnStartAndW, _SkNMF):
             return "auto" if self._beta_loss in (1, 2) else "mu"
         return self.solver
 
+    def fit(self, X, y=None, W=None, H=None, *, sample_weight=None, **params):
+        """Learn an NMF model for the data X (see :meth:`fit_transform`); returns self."""
+        self.fit_transform(X, W=W, H=H, sample_weight=sample_weight, **params)
+        return self
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None, W=None, H=None, *, mask=None, graph=None):
+    def fit_transform(self, X, y=None, W=None, H=None, *, mask=None, graph=None,
+                      sample_weight=None):
         """Learn an NMF model for the data X and return the transformed data W.
 
         ``W`` and ``H`` are the start for ``init="custom"``.  NaN entries of X are missing
         values; ``mask`` (True = observed) and ``graph`` (a samples × samples affinity for
-        ``graph_reg``) go to :func:`nmf_numba.nmf`.
+        ``graph_reg``) go to :func:`nmf_numba.nmf`; so does ``sample_weight`` (one
+        non-negative weight per row: the objective ``Σ_i s_i Σ_j d(x_ij | (WH)_ij)``; the
+        returned W and ``reconstruction_err_`` are those of the weighted objective).
         """
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
             ensure_all_finite="allow-nan",
         )
-        W, H, n_iter = self._fit_transform(X, W=W, H=H, mask=mask, graph=graph)
+        W, H, n_iter = self._fit_transform(X, W=W, H=H, mask=mask, graph=graph,
+                                           sample_weight=sample_weight)
         self.n_components_ = H.shape[0]
         self.components_ = H
         self.n_iter_ = n_iter
         return W
 
-    def _fit_transform(self, X, y=None, W=None, H=None, update_H=True, mask=None, graph=None):
+    def _fit_transform(self, X, y=None, W=None, H=None, update_H=True, mask=None, graph=None,
+                       sample_weight=None):
         """``(W, H, n_iter)``: a fit (``update_H``; sets ``result_`` and
         ``reconstruction_err_``), or W for the fixed H."""
         X = _as_csr(X)
@@ -329,7 +342,7 @@ class NMF(_OwnStartAndW, _SkNMF):
             W, H = self._check_w_h(X, W, H, update_H)
         if not update_H:
             W, n_iter = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask,
-                                           self.missing)
+                                           self.missing, sample_weight)
             return W, H, n_iter
         with warnings.catch_warnings():  # nmf()'s wording gives way to scikit-learn's below
             warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -340,7 +353,8 @@ class NMF(_OwnStartAndW, _SkNMF):
                 tol=self.tol, stop="sklearn", alpha_W=self.alpha_W, alpha_H=self.alpha_H,
                 l1_ratio=self.l1_ratio, graph=graph, graph_reg=self.graph_reg,
                 smoothness=self.smoothness, n_init=self.n_init, mask=mask,
-                missing=self.missing, time_limit=self.time_limit, callback=self.callback,
+                missing=self.missing, sample_weight=sample_weight,
+                time_limit=self.time_limit, callback=self.callback,
                 random_state=self.random_state, shuffle=self.shuffle and self.solver == "cd",
                 verbose=bool(self.verbose), accelerate=self._accelerate, fix_H=self.fix_H,
                 fix_W=self.fix_W, normalize=self.normalize,
@@ -355,10 +369,12 @@ class NMF(_OwnStartAndW, _SkNMF):
         W = res.W_scaled  # normalize="both": the scale folded into W, components_ unit-sum
         # #18663: transform(X)'s W for the final H, unless W has fixed columns to keep
         if (graph is None or self.graph_reg == 0) and not res.fixed_W.any():
-            W, _ = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask, self.missing)
+            W, _ = self._w_subproblem(X, H, self._w_solver, self.max_iter, mask, self.missing,
+                                      sample_weight)
         if self.missing == "unobserved" and mask is None:
             mask = X  # the stored entries of a sparse X are the observed ones
-        self.reconstruction_err_ = reconstruction_error(X, W, H, self._beta_loss, mask=mask)
+        self.reconstruction_err_ = reconstruction_error(X, W, H, self._beta_loss, mask=mask,
+                                                        sample_weight=sample_weight)
         return W, H, res.n_iter
 
     def _rank_search(self, H, update_H):
@@ -500,9 +516,11 @@ def non_negative_factorization(
 
     The same arguments and behaviour (with ``update_H=False``, W for the fixed H); ``extra``
     takes :class:`NMF`'s further parameters (``graph_reg``, ``smoothness``, ``missing``,
-    ``n_init``, ``time_limit``, ``callback``, ``normalize``) and ``mask``/``graph``.
+    ``n_init``, ``time_limit``, ``callback``, ``normalize``) and
+    ``mask``/``graph``/``sample_weight``.
     """
-    fit_args = {key: extra.pop(key) for key in ("mask", "graph") if key in extra}
+    fit_args = {key: extra.pop(key) for key in ("mask", "graph", "sample_weight")
+                if key in extra}
     est = NMF(
         n_components=n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
         max_iter=max_iter, random_state=random_state, alpha_W=alpha_W, alpha_H=alpha_H,

@@ -2,7 +2,9 @@
 
 Every function takes ``X`` (n_samples × n_features), ``W`` (n_samples × k), ``H`` (k × n_features)
 and validates them like :func:`nmf_numba.nmf` does.  With missing values (NaN in a dense X,
-or ``mask=``: True = observed) they measure the observed entries only.  In place of ``W, H`` they also take the
+or ``mask=``: True = observed) they measure the observed entries only; with ``weights=``
+(per-entry, as in :func:`nmf_numba.nmf`: a sparse weights matrix gives absent entries
+weight 1) each entry's term is multiplied by its weight.  In place of ``W, H`` they also take the
 :class:`~nmf_numba.NMFResult` of a fit (``metric(X, res)``), whose model is ``W S H`` for nsNMF
 (``smoothness > 0``) and ``W H`` otherwise.  They measure the data term only, never penalties.
 """
@@ -12,7 +14,7 @@ import scipy.sparse as sp
 from ._sklearn import check_array
 
 from . import _validation
-from ._data import CsrOp, DenseOp, ObservedOp, _row_blocks, observed_matrix
+from ._data import CsrOp, DenseOp, ObservedOp, _row_blocks
 from .losses import divergence
 
 __all__ = [
@@ -25,52 +27,62 @@ __all__ = [
 ]
 
 
-def _prepare(X, W, H, mask=None):
+def _prepare(X, W, H, mask=None, weights=None, sample_weight=None):
     if H is None and hasattr(W, "reconstruct"):  # an NMFResult: its model is (W S) H
         W, H = W.W_smoothed, W.H
     elif H is None:
         raise TypeError("Pass the factors W and H, or the NMFResult of a fit in place of W.")
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, "zero")
+    X_fit, entry_weights, observed_only = _validation.counted_entries(X, observed, weights,
+                                                                      sample_weight, mask)
     if np.ndim(W) != 2:
         raise ValueError(f"W must be 2-D (n_samples, n_components), got shape {np.shape(W)}.")
     k = np.shape(W)[1]
     W = _validation.check_factor(W, (X.shape[0], k), X.dtype, "W")
     H = _validation.check_factor(H, (k, X.shape[1]), X.dtype, "H")
-    if observed is not None:
-        op = ObservedOp(observed_matrix(X, observed))
+    if observed_only:
+        op = ObservedOp(X_fit, entry_weights)
     else:
         op = CsrOp(X) if sp.issparse(X) else DenseOp(X)
     _validation.check_op_magnitude(op)
     return op, W, np.ascontiguousarray(H.T)
 
 
-def beta_divergence(X, W, H=None, beta_loss="frobenius", mask=None):
-    """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2).
+def beta_divergence(X, W, H=None, beta_loss="frobenius", mask=None, weights=None,
+                    sample_weight=None):
+    """``D_β(X | WH)`` with scikit-learn's definitions (½‖X − WH‖²_F for β = 2); with
+    ``weights`` (per entry) and/or ``sample_weight`` (per row), ``Σ w_ij d_β(x_ij | (WH)_ij)``
+    (½ for β = 2): a weighted fit's ``res.data_loss``.
 
     For β ≤ 0 the divergence is undefined where X is zero, and a ValueError says so."""
     beta = _validation.check_beta_loss(beta_loss)
-    op, A, B = _prepare(X, W, H, mask)
+    op, A, B = _prepare(X, W, H, mask, weights, sample_weight)
     _validation.check_zeros_for_beta(op.X.data.reshape(1, -1) if op.observed_only else op.X, beta)
     return float(divergence(op, A, B, beta))
 
 
-def reconstruction_error(X, W, H=None, beta_loss="frobenius", mask=None):
-    """scikit-learn's ``reconstruction_err_``: ``sqrt(2 · D_β(X | WH))`` (‖X − WH‖_F for β = 2)."""
-    return float(np.sqrt(2.0 * max(beta_divergence(X, W, H, beta_loss, mask), 0.0)))
+def reconstruction_error(X, W, H=None, beta_loss="frobenius", mask=None, weights=None,
+                         sample_weight=None):
+    """scikit-learn's ``reconstruction_err_``: ``sqrt(2 · D_β(X | WH))`` (‖X − WH‖_F for β = 2),
+    weighted as :func:`beta_divergence`."""
+    return float(np.sqrt(2.0 * max(beta_divergence(X, W, H, beta_loss, mask, weights,
+                                                   sample_weight), 0.0)))
 
 
-def relative_error(X, W, H=None, mask=None):
-    """``‖X − WH‖_F / ‖X‖_F``.  For X = 0 it is 0 when WH = 0 too, else inf."""
-    op, A, B = _prepare(X, W, H, mask)
+def relative_error(X, W, H=None, mask=None, weights=None):
+    """``‖X − WH‖_F / ‖X‖_F`` (weighted: ``sqrt(Σ w (x − v)² / Σ w x²)``).  For X = 0 it is 0
+    when WH = 0 too, else inf."""
+    op, A, B = _prepare(X, W, H, mask, weights)
     residual = op.residual_sq(A, B)
     if op.sq_norm == 0:
         return 0.0 if residual == 0 else float("inf")
     return float(np.sqrt(residual / op.sq_norm))
 
 
-def explained_variance(X, W, H=None, mask=None):
-    """``1 − ‖X − WH‖²_F / ‖X − 1μᵀ‖²_F`` with μ the column means of X.
+def explained_variance(X, W, H=None, mask=None, weights=None):
+    """``1 − ‖X − WH‖²_F / ‖X − 1μᵀ‖²_F`` with μ the column means of X (weighted: both
+    sums weighted, μ the weighted column means).
 
     The denominator is summed as squared deviations from μ (two passes; for sparse X the stored
     entries' deviations plus ``(m − nnz_j) μ_j²`` for the implicit zeros of column j), not as
@@ -78,10 +90,20 @@ def explained_variance(X, W, H=None, mask=None):
     constant the denominator is 0; the score is then 1.0 for a perfect reconstruction and 0.0
     otherwise (scikit-learn's ``explained_variance_score`` convention).
     """
-    op, A, B = _prepare(X, W, H, mask)
+    op, A, B = _prepare(X, W, H, mask, weights)
     residual = op.residual_sq(A, B)
     Xv = op.X
     n_samples = op.shape[0]
+    if op.observed_only and op.weights is not None:  # weighted means and deviations
+        w = op.weights.astype(np.float64)
+        x = Xv.data.astype(np.float64)
+        counts = np.bincount(Xv.indices, weights=w, minlength=op.shape[1])
+        sums = np.bincount(Xv.indices, weights=w * x, minlength=op.shape[1])
+        mu = sums / np.where(counts > 0, counts, 1.0)
+        total = float(np.sum(w * (x - mu[Xv.indices]) ** 2))
+        if total == 0:
+            return 1.0 if residual == 0 else 0.0
+        return float(1.0 - residual / total)
     if op.observed_only:  # column means and deviations over the observed entries only
         counts = np.bincount(Xv.indices, minlength=op.shape[1])
         sums = np.bincount(Xv.indices, weights=Xv.data.astype(np.float64), minlength=op.shape[1])

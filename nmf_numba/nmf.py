@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _compiled, _validation, solvers
-from ._data import CsrOp, Data, DenseOp, observed_matrix
+from ._data import CsrOp, Data, DenseOp
 from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
                     progress_bar, run, smoothing_matrix, warn_if_max_iter)
@@ -110,10 +110,12 @@ class _Fit:
 def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, alpha_W,
               alpha_H, l1_ratio, graph, graph_reg, smoothness, n_init, mask, missing,
               time_limit, callback, random_state, shuffle, verbose, accelerate, fix_H=None,
-              fix_W=None, normalize=None):
+              fix_W=None, normalize=None, weights=None, sample_weight=None):
     """Every argument of :func:`nmf` checked once, into a :class:`_Fit`."""
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
+    X_fit, entry_weights, observed_only = _validation.counted_entries(
+        X, observed, weights, sample_weight, mask)
     beta = _validation.check_beta_loss(beta_loss)
     if not isinstance(stop, str) or stop not in STOPS:
         raise ValueError(f"Invalid stop {stop!r}: use one of {list(STOPS)}.")
@@ -121,16 +123,14 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}.")
     graph_reg = _validation.check_finite_real(graph_reg, "graph_reg", 0.0)
     asked = _check_accelerate(accelerate, stop)  # True, False or "auto"
-    context = dict(sparse=sp.issparse(X), observed=observed is not None,
+    context = dict(sparse=sp.issparse(X), observed=observed_only,
                    graph=graph is not None and graph_reg != 0)
     record = solvers.check(solver, beta, shuffle=shuffle, accelerate=asked, **context)
     accelerate = (solvers.auto_accelerate(record, beta, stop=stop, **context)
                   if asked == "auto" else asked)
-    if observed is not None:  # only the observed entries count from here on
-        X_fit = observed_matrix(X, None if observed is True else observed)
+    if observed_only:  # only the observed (weighted) entries count from here on
         _validation.check_zeros_for_beta(X_fit.data.reshape(1, -1), beta)
     else:
-        X_fit = X
         _validation.check_zeros_for_beta(X, beta)
     max_iter, tol, time_limit, callback = _validation.check_loop(max_iter, tol, time_limit,
                                                                  callback)
@@ -150,7 +150,7 @@ def _validate(X, n_components, *, beta_loss, solver, init, max_iter, tol, stop, 
                          "(fix_H/fix_W) keep their values and places: pass normalize=None (the "
                          "result can be normalised afterwards).")
 
-    data = Data(X_fit, observed_only=observed is not None)
+    data = Data(X_fit, observed_only=observed_only, weights=entry_weights)
     _validation.check_magnitude(data.max_abs, data.sq_norm)
     graph_term = None
     if affinity is not None:
@@ -220,6 +220,8 @@ def nmf(
     n_init=1,
     mask=None,
     missing="zero",
+    weights=None,
+    sample_weight=None,
     time_limit=None,
     callback=None,
     random_state=None,
@@ -333,8 +335,26 @@ def nmf(
         For sparse X: "zero" (default) keeps the usual meaning, an absent entry is 0;
         "unobserved" makes only the stored entries count (ratings data: an absent rating is
         unknown), with every cost scaling with the stored entries.  With missing values the
-        solvers are "mu" (every β) and "cd"/"hals" (β = 2, per-row Gram matrices over the
-        observed entries); "auto" picks "cd" for β = 2, else "mu".
+        solvers are "mu" (every β), "cd"/"hals" (β = 2, per-row Gram matrices over the
+        observed entries) and "newton-cd" (KL); "auto" picks "cd" for β = 2, else "mu".
+    weights : array (n_samples, n_features) or scipy.sparse matrix, optional
+        Non-negative per-entry weights: the objective becomes ``Σ w_ij d_β(x_ij | (WH)_ij)``
+        plus the penalties.  A sparse weights matrix gives the entries it does not store
+        weight 1 with ``missing="zero"`` (every entry counts; held entry by entry, refused
+        above ``nmf_numba._data.DENSE_WEIGHTS_LIMIT`` entries) and weight 0 with
+        ``missing="unobserved"`` (only X's stored entries count, with their weights).
+        Weight-0 entries do not count (they are missing values); NaN entries of X must have
+        weight 0; weights cannot be combined with ``mask`` (pass ``weights * mask``).  The
+        fit runs on the entries with weight > 0 (the missing-values path: solvers "mu" for
+        every β, "cd"/"hals" for β = 2, "newton-cd" for KL), so its cost scales with them, not
+        with m × n; weights
+        that are all 0 or 1 are a mask and give the masked fit bit for bit.  A row (column)
+        whose weights are all 0 leaves its row of W (column of H) undetermined: "mu" sets it
+        to 0 at the first step, "cd"/"hals" keep its start (0 with an L2 penalty).
+    sample_weight : array (n_samples,), optional
+        Non-negative per-row weights (scikit-learn's name): row i's data term is multiplied
+        by ``sample_weight[i]`` (with ``weights``, the two multiply).  An integer weight
+        gives the fit of the data with that row repeated.  It runs as ``weights`` does.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration; the limit covers every
         restart together).
@@ -418,7 +438,8 @@ def nmf(
                           max_iter=max_iter, tol=tol, stop=stop, alpha_W=alpha_W,
                           alpha_H=alpha_H, l1_ratio=l1_ratio, graph=graph,
                           graph_reg=graph_reg, smoothness=smoothness, n_init=n_init, mask=mask,
-                          missing=missing, time_limit=time_limit, callback=callback,
+                          missing=missing, weights=weights, sample_weight=sample_weight,
+                          time_limit=time_limit, callback=callback,
                           random_state=random_state, shuffle=shuffle, verbose=verbose,
                           accelerate=accelerate, normalize=normalize)
     if max_components is not None:
@@ -430,6 +451,8 @@ def nmf(
         callback=callback, random_state=random_state, shuffle=shuffle, verbose=verbose,
         accelerate=accelerate, normalize=normalize,
     )
+    if weights is not None or sample_weight is not None:  # (Dask refuses them by name)
+        options.update(weights=weights, sample_weight=sample_weight)
     if is_dask_array(X):  # the same solvers and loop, with the work on X's blocks done by Dask
         if fix_H is not None or fix_W is not None:
             raise ValueError("fix_H/fix_W are not supported on a Dask array: compute X first "
@@ -503,6 +526,7 @@ def transform(
     l1_ratio=0.0,
     smoothness=0.0,
     mask=None,
+    weights=None,
     max_iter=500,
     tol=1e-6,
 ):
@@ -525,6 +549,8 @@ def transform(
         KL, "mu" otherwise; with missing values "cd" for β = 2 and "mu" otherwise.
     mask : boolean array or sparse pattern, shape of X, or None
         True (or stored) = observed, as in :func:`nmf`.
+    weights : array or sparse matrix, shape of X, or None
+        Per-entry weights, as in :func:`nmf`.
     max_iter, tol
         W-updates at most, and the relative-decrease rule of :func:`nmf` (tested every 10
         updates).  The start is W = √(mean(X)/k) everywhere (scikit-learn's MU start).
@@ -535,11 +561,12 @@ def transform(
     """
     return _transform_w(X, H, beta_loss=beta_loss, solver=solver, alpha_W=alpha_W,
                         l1_ratio=l1_ratio, smoothness=smoothness, mask=mask,
-                        max_iter=max_iter, tol=tol)[0]
+                        weights=weights, max_iter=max_iter, tol=tol)[0]
 
 
 def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, smoothness=0.0,
-                 mask=None, missing="zero", W0=None, rule="objective"):
+                 mask=None, missing="zero", W0=None, rule="objective", weights=None,
+                 sample_weight=None):
     """:func:`transform`, returning ``(W, number of W-updates)``.
 
     ``W0``: a start (default: the constant ``√(mean(X)/k)``).  ``rule="w_change"``: stop when
@@ -547,12 +574,13 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     MiniBatchNMF rule) instead of the objective's relative decrease."""
     X, nan_observed = _validation.check_data_with_nan(X)
     observed = _validation.check_observed(X, nan_observed, mask, missing)
+    X_fit, entry_weights, observed_only = _validation.counted_entries(
+        X, observed, weights, sample_weight, mask)
     beta = _validation.check_beta_loss(beta_loss)
-    record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed is not None,
+    record = solvers.check(solver, beta, sparse=sp.issparse(X), observed=observed_only,
                            transform=True)
-    if observed is not None:
-        op = Data(observed_matrix(X, None if observed is True else observed),
-                  observed_only=True).X_op
+    if observed_only:
+        op = Data(X_fit, observed_only=True, weights=entry_weights).X_op
         _validation.check_zeros_for_beta(op.X.data.reshape(1, -1), beta)
     else:
         _validation.check_zeros_for_beta(X, beta)
@@ -573,9 +601,12 @@ def _transform_w(X, H, *, beta_loss, solver, alpha_W, l1_ratio, max_iter, tol, s
     if smoothness:
         B = np.ascontiguousarray(B @ smoothing_matrix(k, smoothness, X.dtype))
     penalty, _ = scaled_penalties(X.shape, alpha_W, 0.0, l1_ratio)
-    # the mean of the (observed) entries
-    n_entries = op.n_stored if observed is not None else n_samples * n_features
-    mean = op.X.sum(dtype=np.float64) / n_entries if n_entries else 0.0
+    # the (weighted) mean of the (observed) entries
+    if entry_weights is not None:
+        mean = op.wargs[0].sum(dtype=np.float64) / op.n_entries
+    else:
+        n_entries = op.n_stored if observed_only else n_samples * n_features
+        mean = op.X.sum(dtype=np.float64) / n_entries if n_entries else 0.0
     if W0 is None:
         W = np.full((n_samples, k), np.sqrt(max(mean, 0.0) / max(k, 1)), dtype=X.dtype)
     else:

@@ -209,6 +209,10 @@ def _held_out_error(X, fit, hidden, beta):
 def auto_rank(X, max_components, **options):
     """``nmf(X, "auto", ...)``: the rank by :func:`select_rank`, then the fit (registered
     with :mod:`nmf_numba.nmf` below)."""
+    if options.get("weights") is not None or options.get("sample_weight") is not None:
+        raise ValueError("n_components='auto' does not support weights or sample_weight yet "
+                         "(its cross-validation scores unweighted held-out entries); pass an "
+                         "int.")
     if is_dask_array(X) or options["mask"] is not None or options["missing"] != "zero":
         raise ValueError("n_components='auto' needs X in memory without missing values (its "
                          "cross-validation hides entries itself); pass an int.")

@@ -203,7 +203,7 @@ def nnls_rows(G, C):
     return np.array(out)
 
 
-def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON, free=None):
+def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON, free=None, weights=None):
     """One coordinate-Newton KL sweep on A for X ≈ A Bᵀ (Hsieh & Dhillon), written from the
     definitions: the model, gradient and Hessian of each coordinate are recomputed from scratch.
     The objective includes ``l1·ΣA + ½·l2·‖A‖²``.  ``free``: visit only these columns (the
@@ -212,16 +212,18 @@ def kl_newton_sweep(X, A, B, max_newton, l1=0.0, l2=0.0, eps=EPSILON, free=None)
     Per coordinate: up to ``max_newton`` projected Newton steps s = max(−a, −g/h); a decreasing
     step is halved (up to 30 times, else dropped) until f'(0) + f'(s) ≥ 0.
     Returns (A_new, Σ squared projected gradients seen at each coordinate's first visit).
+    ``weights``: the objective ``Σ w_ij d_KL(x_ij | v_ij)`` (every term times its weight).
     """
     X = dense(X)
+    Wt = np.ones(X.shape) if weights is None else dense(weights)
     A = np.array(A, np.float64)
     B = np.asarray(B, np.float64)
-    pos = X > 0
+    pos = (X > 0) & (Wt > 0)
 
     def derivatives(i, r):
         v = np.maximum(A[i] @ B.T, eps)
-        ratio = np.where(pos[i], X[i] / v, 0.0)
-        g = B[:, r].sum() - ratio @ B[:, r] + l1 + l2 * A[i, r]
+        ratio = np.where(pos[i], Wt[i] * X[i] / v, 0.0)
+        g = Wt[i] @ B[:, r] - ratio @ B[:, r] + l1 + l2 * A[i, r]
         return g, (ratio / v) @ (B[:, r] ** 2) + l2
 
     pgrad_sq = 0.0
@@ -428,3 +430,73 @@ def fixed_mu_step(X, A, B, beta, free):
     out = np.array(A, np.float64)
     out[:, free] = stepped[:, free]
     return out
+
+
+# ---------------------------------------------------------------- weights
+
+
+def weighted_mu_products(X, Wt, A, B, beta, eps=EPSILON):
+    """The weighted MU step's ``num = (Wt ⊙ X ⊙ V^(β−2)) B`` and ``den = (Wt ⊙ V^(β−1)) B``
+    with ``V = A Bᵀ`` (clipped at eps for β < 2 in the ratio, β < 1 in the denominator), on
+    dense float64 arrays; ``Wt`` = 0 entries do not count."""
+    X, Wt = dense(X), dense(Wt)
+    A, B = np.asarray(A, np.float64), np.asarray(B, np.float64)
+    V = A @ B.T
+    Vn = np.maximum(V, eps) if beta < 2 else V
+    num = (Wt * X * Vn ** (beta - 2)) @ B
+    Vd = np.maximum(V, eps) if beta < 1 else V
+    den = (Wt * Vd ** (beta - 1)) @ B
+    return num, den
+
+
+def weighted_mu_update(X, Wt, A, B, beta):
+    """One weighted MU half-step on A (Févotte & Idier's exponent, scikit-learn's guards)."""
+    num, den = weighted_mu_products(X, Wt, A, B, beta)
+    gamma = 1 / (2 - beta) if beta < 1 else (1 / (beta - 1) if beta > 2 else 1.0)
+    return mu_apply(A, num, den, gamma, EPSILON, np.finfo(np.float64).eps if beta <= 1 else 0.0)
+
+
+def weighted_hals_rows(X, Wt, A, B, l1, l2, n_sweeps):
+    """Per row: G_i = Σ_j w_ij b_j b_jᵀ + l2 I, c_i = Σ_j w_ij x_ij b_j − l1, then n_sweeps
+    exact coordinate minimisations of ½ aᵀ G_i a − c_i·a over a ≥ 0."""
+    X, Wt = dense(X), dense(Wt)
+    A = np.array(A, np.float64)
+    B = np.asarray(B, np.float64)
+    for i in range(A.shape[0]):
+        G = (B * Wt[i][:, None]).T @ B + l2 * np.eye(B.shape[1])
+        c = (Wt[i] * X[i]) @ B - l1
+        for _ in range(n_sweeps):
+            for r in range(A.shape[1]):
+                if G[r, r] > 0:
+                    rest = G[r] @ A[i] - G[r, r] * A[i, r]
+                    A[i, r] = max((c[r] - rest) / G[r, r], 0.0)
+    return A
+
+
+def weighted_beta_divergence(X, Wt, W, H, beta):
+    """``Σ w_ij d_β(x_ij | v_ij)`` entry by entry (½ (x − v)² for β = 2), with scikit-learn's
+    conventions: for β ≠ 2 the x-terms only where x > eps, v clipped at eps there (and in the
+    model term for β < 1)."""
+    X, Wt = dense(X), dense(Wt)
+    V = np.asarray(W, np.float64) @ np.asarray(H, np.float64)
+    total = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            w, x, v = Wt[i, j], X[i, j], V[i, j]
+            if w == 0:
+                continue
+            if beta == 2:
+                d = 0.5 * (x - v) ** 2
+            elif beta == 1:
+                d = v + (x * np.log(x / max(v, EPSILON)) - x if x > EPSILON else 0.0)
+            elif beta == 0:
+                d = (x / max(v, EPSILON) - np.log(x / max(v, EPSILON)) if x > EPSILON
+                     else 0.0) - 1.0
+            else:
+                vm = max(v, EPSILON) if beta < 1 else v
+                d = (beta - 1) * vm**beta
+                if x > EPSILON:
+                    d += x**beta - beta * x * max(v, EPSILON) ** (beta - 1)
+                d /= beta * (beta - 1)
+            total += w * d
+    return total

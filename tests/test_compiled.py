@@ -234,11 +234,17 @@ def test_serial_twins_are_the_parallel_kernels_bit_for_bit():
     np.testing.assert_array_equal(out1, out2)
     np.testing.assert_array_equal(csr_k.residual_terms(S.data, S.indices, S.indptr, A, B),
                                   csr_k.residual_terms_serial(S.data, S.indices, S.indptr, A, B))
-    A1, A2, change1, change2 = A.copy(), A.copy(), np.empty(37), np.empty(37)
-    csr_k.masked_hals_rows(S.data, S.indices, S.indptr, A1, B, 0.01, 0.02, 2, change1)
-    csr_k.masked_hals_rows_serial(S.data, S.indices, S.indptr, A2, B, 0.01, 0.02, 2, change2)
-    np.testing.assert_array_equal(A1, A2)
-    np.testing.assert_array_equal(change1, change2)
+    weights = np.random.default_rng(2).random(S.nnz) + 0.1
+    for w in (np.empty(0, S.dtype), weights):  # unit weights (a mask) and weighted
+        A1, A2, change1, change2 = A.copy(), A.copy(), np.empty(37), np.empty(37)
+        csr_k.masked_hals_rows(S.data, S.indices, S.indptr, w, A1, B, 0.01, 0.02, 2, change1)
+        csr_k.masked_hals_rows_serial(S.data, S.indices, S.indptr, w, A2, B, 0.01, 0.02, 2,
+                                      change2)
+        np.testing.assert_array_equal(A1, A2)
+        np.testing.assert_array_equal(change1, change2)
+    np.testing.assert_array_equal(
+        csr_k.weighted_residual(S.data, S.indices, S.indptr, weights, A, B),
+        csr_k.weighted_residual_serial(S.data, S.indices, S.indptr, weights, A, B))
     assert not dense_k.mu_apply_serial.targetoptions.get("parallel")
 
 

@@ -65,16 +65,31 @@ def test_the_aliasing_test_needs_the_callers_H_modified():
     np.testing.assert_array_equal(ours_H, H0)
 
 
+# NMF takes sample_weight; scikit-learn then checks that integer weights give the fit of the
+# repeated rows from its default start.  NMF is non-convex and that start (NNDSVDa) is computed
+# from the data, whose repeated rows have another SVD than the weighted ones, so the fits
+# differ; from the same start (W0's rows repeated) they agree (tests/test_weights.py).
+_SAMPLE_WEIGHT_START = ("NMF is non-convex and its default start is computed from the data: "
+                        "repeated rows give another start than weighted ones")
+EXPECTED_FAILURES = {
+    "NMF": {"check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_START,
+            "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_START},
+}
+
+
 @pytest.mark.parametrize("Estimator", [nn.NMF, nn.MiniBatchNMF])
 def test_check_estimator_passes_every_check(Estimator):
     from sklearn.utils.estimator_checks import check_estimator
 
+    expected = EXPECTED_FAILURES.get(Estimator.__name__, {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(Estimator(), on_fail=None)
+        results = check_estimator(Estimator(), on_fail=None, expected_failed_checks=expected)
     failed = [(r["check_name"], str(r["exception"])[:300]) for r in results
               if r["status"] == "failed"]
     assert not failed
+    xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
+    assert xfailed == set(expected)  # they still fail: no stale entry
     names = {r["check_name"] for r in results if r["status"] == "passed"}
     # the two checks scikit-learn's own NMF and MiniBatchNMF fail (their issue #18663)
     assert {"check_transformer_general", "check_transformer_data_not_an_array"} <= names

@@ -126,7 +126,7 @@ def test_metrics_with_mask_match_reference():
 @pytest.mark.parametrize("kwargs,error,match", [
     (dict(solver="anls"), ValueError,
      "solver='anls' does not support missing values.*\\['mu', 'cd', 'hals'\\]"),
-    (dict(solver="newton-cd", beta_loss=1), ValueError, "Solvers for this fit: \\['mu'\\]"),
+    (dict(solver="newton-cd", beta_loss=0.5), ValueError, "Solvers for this fit: \\['mu'\\]"),
     (dict(solver="cd", shuffle=True), ValueError, "shuffle=True is not supported with missing"),
     (dict(mask=np.ones((3, 3), bool)), ValueError, "mask has shape \\(3, 3\\)"),
     (dict(mask=np.ones((20, 14))), TypeError, "mask must be a boolean array"),

@@ -50,6 +50,11 @@ OVERRIDDEN = {
         "(self, X)", {"1e8b0d5e114fd41b"},
         "ours calls it except for solver='auto'/'newton-cd', whose β it would reject",
     ),
+    "_BaseNMF.fit": (
+        "(self, X, y=None, **params)", {"7e6fd38e06694db5"},
+        "NMF's declares sample_weight (so that scikit-learn's checks see it) and, as this one, "
+        "passes every argument on to fit_transform and returns self",
+    ),
     "NMF.fit_transform": (
         "(self, X, y=None, W=None, H=None)", {"8478fd51cdbadcbe"},
         "ours validates as it does (allowing NaN) and sets the same attributes",
@@ -174,8 +179,8 @@ def test_inherited_methods_keep_their_code(qualname, sklearn_tree):
 
 # the methods each class defines over scikit-learn's (each must be listed in OVERRIDDEN)
 OURS = {
-    nn.NMF: {"__init__", "_check_params", "_check_w_h", "fit_transform", "_fit_transform",
-             "transform", "__sklearn_tags__"},
+    nn.NMF: {"__init__", "_check_params", "_check_w_h", "fit", "fit_transform",
+             "_fit_transform", "transform", "__sklearn_tags__"},
     nn.MiniBatchNMF: {"_check_params", "_check_w_h", "_solve_W", "_minibatch_step",
                       "fit_transform", "_fit_transform"},
 }

@@ -282,17 +282,37 @@ def kl_newton_sweep(data, indices, indptr, P, A, B, colsum, l1, l2, max_newton, 
 
 
 @njit(**PARALLEL)
-def masked_hals_rows(data, indices, indptr, A, B, l1, l2, n_sweeps, change):
-    """Coordinate descent for ``½ Σ_{(i,j) stored} (x_ij − a_i·b_j)² + l1·Σ A + ½·l2·‖A‖²``:
-    only the stored (observed) entries count, explicit zeros included.
+def kl_newton_sweep_rows(data, indices, indptr, P, A, B, colsums, l1, l2, max_newton, eps,
+                         pgrad_sq):
+    """:func:`kl_newton_sweep` with each row's own column sums ``colsums[i]`` (float64,
+    rows×k): observed-only and weighted data, where row i's linear term is
+    ``Σ_{j stored} w_ij b_j`` and ``data`` holds ``w ⊙ x`` (the sweep's sums over the stored
+    entries are linear in x, so the weights enter through the data)."""
+    n_rows = indptr.shape[0] - 1
+    for i in prange(n_rows):
+        start, end = indptr[i], indptr[i + 1]
+        pgrad_sq[i] = newton_row(
+            data[start:end], indices[start:end], P[start:end], A[i], B, colsums[i], l1, l2,
+            max_newton, eps,
+        )
 
-    Each row has its own Gram matrix ``G_i = Σ_{j stored in row i} b_j b_jᵀ + l2·I`` and linear
-    term ``c_i = Σ x_ij b_j − l1`` (as in ALS for recommender systems); ``n_sweeps`` cyclic
-    sweeps over the row's k coordinates then minimise it exactly one coordinate at a time.
-    ``change[i]`` receives ``‖a_i,new − a_i,old‖²``.
+
+@njit(**PARALLEL)
+def masked_hals_rows(data, indices, indptr, weights, A, B, l1, l2, n_sweeps, change):
+    """Coordinate descent for ``½ Σ_{(i,j) stored} w_ij (x_ij − a_i·b_j)² + l1·Σ A +
+    ½·l2·‖A‖²``: only the stored (observed) entries count, explicit zeros included.
+
+    Each row has its own Gram matrix ``G_i = Σ_{j stored in row i} w_ij b_j b_jᵀ + l2·I`` and
+    linear term ``c_i = Σ w_ij x_ij b_j − l1`` (as in ALS for recommender systems, weighted as
+    in weighted low-rank approximation); ``n_sweeps`` cyclic sweeps over the row's k
+    coordinates then minimise it exactly one coordinate at a time.  ``weights`` is aligned
+    with ``data``; an empty array means every weight is 1 (the masked fit, whose arithmetic
+    is then exactly the unweighted kernel's).  ``change[i]`` receives
+    ``‖a_i,new − a_i,old‖²``.
     """
     n_rows = indptr.shape[0] - 1
     k = A.shape[1]
+    weighted = weights.shape[0] > 0
     n_chunks, per_chunk = _chunking(n_rows)
     for ch in prange(n_chunks):
         G = np.empty((k, k))
@@ -307,6 +327,14 @@ def masked_hals_rows(data, indices, indptr, A, B, l1, l2, n_sweeps, change):
             for p in range(indptr[i], indptr[i + 1]):
                 j = indices[p]
                 x = np.float64(data[p])
+                if weighted:
+                    w = np.float64(weights[p])
+                    for r in range(k):
+                        wb = w * np.float64(B[j, r])
+                        c[r] += x * wb
+                        for t in range(r, k):
+                            G[r, t] += wb * np.float64(B[j, t])
+                    continue
                 for r in range(k):
                     b = np.float64(B[j, r])
                     c[r] += x * b
@@ -357,9 +385,57 @@ def stored_power_sum(data, indices, indptr, A, B, beta, eps):
     return part
 
 
+@njit(**PARALLEL)
+def weighted_beta_terms(data, indices, indptr, weights, A, B, beta, eps):
+    """Per-row weighted sums of ``D_β(X | A Bᵀ)`` over the stored entries, float64: an
+    (n_rows, 3) array whose column sums are ``(Σ w·t1, Σ w·t2, Σ w·v^β)``, with ``(t1, t2)``
+    the stored-entry terms of :func:`beta_terms` (over ``x > eps``, ``v`` clipped at eps) and
+    ``v^β`` the model term (``v`` for β = 1, clipped at eps for β < 1 as in
+    :func:`stored_power_sum`; 0 for β = 0, whose model term is the count ``Σ w``).  With every
+    weight 1 these are the sums of :func:`beta_terms` and :func:`stored_power_sum`."""
+    n_rows = indptr.shape[0] - 1
+    part = np.zeros((n_rows, 3))
+    for i in prange(n_rows):
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            w = np.float64(weights[p])
+            v = _dot64(A[i], B[indices[p]])
+            x = np.float64(data[p])
+            if x > eps:
+                t1, t2 = divergence_terms(x, v, beta, eps)
+                s1 += w * t1
+                s2 += w * t2
+            if beta != 0.0:
+                if beta < 1.0 and v < eps:
+                    v = eps
+                s3 += w * (v if beta == 1.0 else v**beta)
+        part[i, 0] = s1
+        part[i, 1] = s2
+        part[i, 2] = s3
+    return part
+
+
+@njit(**PARALLEL)
+def weighted_residual(data, indices, indptr, weights, A, B):
+    """Per-row ``Σ w (x − v)²`` over the stored entries, ``v = a_i · b_j``, in float64 (the
+    weighted least-squares data term without its ½)."""
+    n_rows = indptr.shape[0] - 1
+    part = np.zeros(n_rows)
+    for i in prange(n_rows):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            r = np.float64(data[p]) - _dot64(A[i], B[indices[p]])
+            s += np.float64(weights[p]) * (r * r)
+        part[i] = s
+    return part
+
+
 # Serial twins (see :func:`nmf_numba._numba.serial_twin`), as in :mod:`.dense`.
 spmm_serial = serial_twin(spmm)
 mu_ratio_times_serial = serial_twin(mu_ratio_times)
 beta_terms_serial = serial_twin(beta_terms)
 residual_terms_serial = serial_twin(residual_terms)
 masked_hals_rows_serial = serial_twin(masked_hals_rows)
+weighted_residual_serial = serial_twin(weighted_residual)

@@ -60,8 +60,8 @@ def _problems(solver, beta, graph, observed, shuffle, dask, accelerate=False):
     if not solver.supports_beta(beta):
         lacks.append(f"supports {solver.beta_words}; got beta_loss={beta:g}")
     if observed and (solver.observed_beta is None or not solver.observed_beta(beta)):
-        lacks.append(f"does not support missing values (NaN, mask= or missing='unobserved') "
-                     f"with beta_loss={beta:g}")
+        lacks.append(f"does not support missing values or weights (NaN, mask=, "
+                     f"missing='unobserved', weights=, sample_weight=) with beta_loss={beta:g}")
     if graph and beta not in solver.graph_betas:
         lacks.append(f"does not support a graph penalty with beta_loss={beta:g}")
     if shuffle and not solver.shuffle:
@@ -79,10 +79,12 @@ def check(name, beta, *, sparse=False, graph=False, observed=False, shuffle=Fals
     and which solvers would run this fit.  ``accelerate``: True (the accelerated variant is
     required), False or "auto"."""
     if observed and graph:
-        raise ValueError("A graph penalty cannot be combined with missing values yet.")
+        raise ValueError("A graph penalty cannot be combined with missing values or weights "
+                         "yet.")
     if observed and shuffle:
-        raise ValueError("shuffle=True is not supported with missing values (NaN, mask= or "
-                         "missing='unobserved'): each row's sweep has its own Gram matrix.")
+        raise ValueError("shuffle=True is not supported with missing values or weights (NaN, "
+                         "mask=, missing='unobserved', weights=, sample_weight=): each row's "
+                         "sweep has its own Gram matrix.")
     if isinstance(name, str) and name == "auto":
         name = auto_solver(beta, sparse=sparse, graph=graph, observed=observed, dask=dask,
                            transform=transform, accelerate=accelerate is not False)
@@ -175,7 +177,7 @@ def _betas(predicate):
 def table():
     """The README's solver table (markdown), read from the registry: a test checks that the
     README holds exactly this."""
-    rows = ["| solver | β | missing values | graph (GNMF) | Dask | `accelerate=True` | "
+    rows = ["| solver | β | missing values, weights | graph (GNMF) | Dask | `accelerate=True` | "
             "compiled loop | what it is |",
             "|---|---|---|---|---|---|---|---|"]
     for s in SOLVERS.values():

@@ -59,8 +59,9 @@ class Solver:
     supports_beta, beta_words
         Which β the solver minimises, and the same in words for error messages.
     observed_beta
-        Which β it supports on observed-only data (a mask, NaN entries,
-        ``missing="unobserved"``); None: no missing values.
+        Which β it supports on observed-only, weighted data (a mask, NaN entries,
+        ``missing="unobserved"``, ``weights``, ``sample_weight``: the operator
+        :class:`nmf_numba._data.ObservedOp`); None: no missing values or weights.
     graph_betas
         The β for which it takes a graph penalty (GNMF); empty: none.
     shuffle

@@ -49,5 +49,6 @@ SOLVER = Solver(
     new_step=_new_step,
     supports_beta=_kl_only,
     beta_words="only beta_loss='kullback-leibler' (beta=1)",
+    observed_beta=_kl_only,
     mu_first=True,
 )
