@@ -419,3 +419,21 @@ def test_cli_fix_H_errors_are_one_line(tmp_path, capsys, rows, k, message):
                    str(tmp_path / "known.npy"), "--out", str(tmp_path / "f.npz")])
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("solver, beta", [("cd", 2), ("hals", 2), ("mu", 2), ("mu", 1),
+                                          ("newton-cd", 1), ("mu", 0.5)])
+def test_fixed_components_with_weights(solver, beta):
+    """Fixed components and per-entry weights together: the fixed rows stay bit-equal, the
+    weighted objective never increases, and the free part is the weighted fit's."""
+    rng = np.random.default_rng(0)
+    X, weights = rng.random((30, 20)) + 0.01, 2 * rng.random((30, 20))
+    W0, H0 = nn.initialize(X, 4, "random", random_state=0)
+    res = nn.nmf(X, 4, init=(W0, H0), fix_H=[0, 2], solver=solver, beta_loss=beta,
+                 weights=weights, max_iter=60, tol=0)
+    np.testing.assert_array_equal(res.H[[0, 2]], H0[[0, 2]])
+    assert not np.array_equal(res.H[[1, 3]], H0[[1, 3]])
+    objective = res.history["objective"]
+    assert np.all(np.diff(objective) <= 1e-12 * objective[0])
+    assert res.data_loss == pytest.approx(  # scikit-learn's β-divergence: ½‖·‖² for β = 2
+        nn.metrics.beta_divergence(X, res.W, res.H, beta, weights=weights), rel=1e-9)
