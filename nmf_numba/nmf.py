@@ -11,7 +11,7 @@ from . import _compiled, _validation, solvers
 from ._data import CsrOp, Data, DenseOp
 from ._engine import engine_for
 from ._loop import (STOPS, TOL_WINDOW, IterationInfo, NMFResult, Stopping, build_result,
-                    progress_bar, run, smoothing_matrix, warn_if_max_iter)
+                    normalize_factors, progress_bar, run, smoothing_matrix, warn_if_max_iter)
 from ._random import as_rng, draw_seeds
 from ._threads import fit_threads, init_threads, single_threaded
 from .distributed import is_dask_array
@@ -354,7 +354,11 @@ def nmf(
     sample_weight : array (n_samples,), optional
         Non-negative per-row weights (scikit-learn's name): row i's data term is multiplied
         by ``sample_weight[i]`` (with ``weights``, the two multiply).  An integer weight
-        gives the fit of the data with that row repeated.  It runs as ``weights`` does.
+        gives the fit of the data with that row repeated.  Alone (no ``weights``, missing
+        values, penalty or fixed columns on W, graph, restarts or callback; β ≥ 1; every
+        weight > 0) it runs as the plain fit of the rows scaled by ``s_i^(1/β)``, W rescaled
+        at the end: the same objective and iterates, at the plain fit's speed, a sparse X
+        staying sparse; otherwise it runs as ``weights`` does.
     time_limit : float or None
         Stop after this many seconds (checked after every iteration; the limit covers every
         restart together).
@@ -460,6 +464,10 @@ def nmf(
         from .distributed import nmf as dask_nmf
 
         return dask_nmf(X, n_components, **options)
+    if sample_weight is not None and weights is None:
+        res = _row_scaled(X, n_components, sample_weight, fix_H, fix_W, options)
+        if res is not None:
+            return res
     t_start = time.perf_counter()
     fit = _validate(X, n_components, fix_H=fix_H, fix_W=fix_W, **options)  # 1. validate
     if fit.n_init > 1 and _compiled.batchable(fit):  # restarts side by side, same fits
@@ -480,6 +488,59 @@ def nmf(
     return build_result(W, Ht, outcome, fit.beta, fit.solver.name,            # 4. result
                         fit.smoothness, losses, best_run, fit.accelerate, fit.fixed_H,
                         fit.fixed_W, fit.normalize)
+
+
+def _row_scaled(X, n_components, sample_weight, fix_H, fix_W, options):
+    """``nmf(X, k, sample_weight=s)`` by a change of variables, or None where it does not apply.
+
+    ``d_β(c·x | c·v) = c^β d_β(x | v)`` for β ≠ 0, so with ``c_i = s_i^(1/β)`` the weighted
+    objective ``Σ_i s_i Σ_j d_β(x_ij | (W H)_ij)`` is the plain objective of ``X̃ = diag(c) X``
+    and ``W̃ = diag(c) W``: the fit runs on X̃ (dense BLAS products, or CSR that stays as
+    sparse as X) and W is ``W̃ / c`` at the end, instead of every entry going through the
+    per-entry weights path (for which a sparse X would become m·n stored entries).  Every
+    solver's steps commute with it: a W-step solves each row on its own (the row's factor
+    cancels), an H-step sees ``W̃ᵀ X̃ = Wᵀ diag(s) X`` and ``W̃ᵀ W̃ = Wᵀ diag(s) W``; so the
+    iterates are the weighted fit's up to rounding.
+
+    It applies without per-entry weights, missing values, a penalty or fixed columns on W (a
+    row's penalty would need the row's factor), a graph, restarts, a callback (which would see
+    W̃), with β ≥ 1 and every ``s_i > 0``; the start is the one ``init`` draws from X (or the
+    given ``(W0, H0)``), scaled.  (For β < 1 the model term is clipped at ε, a convention that
+    does not commute with the scaling: on data with zeros the two objectives differ by about
+    ε^β per entry, so those fits keep the per-entry path; β = 0 is scale-invariant.)"""
+    o = options
+    if (o["mask"] is not None or o["missing"] != "zero" or o["n_init"] != 1
+            or o["callback"] is not None or fix_W is not None
+            or (o["graph"] is not None and o["graph_reg"] != 0)
+            or not (isinstance(o["alpha_W"], (int, float)) and o["alpha_W"] == 0)):
+        return None
+    X, nan_observed = _validation.check_data_with_nan(X)
+    beta = _validation.check_beta_loss(o["beta_loss"])
+    s = _validation.check_sample_weight(sample_weight, X.shape[0])
+    if nan_observed is not None or beta < 1 or s.size == 0 or s.min() <= 0:
+        return None
+    c = (s ** (1.0 / beta)).astype(X.dtype)
+    if sp.issparse(X):
+        X_scaled = X.copy()
+        X_scaled.data *= np.repeat(c, np.diff(X.indptr))
+    else:
+        X_scaled = X * c[:, None]
+    k = check_n_components(n_components, X, o["init"])
+    init = o["init"]
+    if isinstance(init, tuple) and len(init) == 2:
+        W0, H0 = (np.asarray(f) for f in init)
+        if W0.ndim != 2 or W0.shape[0] != X.shape[0]:
+            return None  # the general path gives the error
+    else:
+        W0, H0 = _initialize(X, k, init, o["random_state"])
+    W0 = np.asarray(W0, dtype=X.dtype) * c[:, None]
+    res = nmf(X_scaled, n_components, **dict(o, init=(W0, H0), normalize=None, fix_H=fix_H,
+                                             sample_weight=None, weights=None))
+    res.W = res.W / c[:, None]
+    if o["normalize"] is not None:
+        res.W, res.H, res.scale = normalize_factors(res.W, res.H, o["normalize"])
+        res.normalize = o["normalize"]
+    return res
 
 
 def _restarts_together(fit, t_start):

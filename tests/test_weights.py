@@ -1,6 +1,8 @@
 """Per-entry weights and per-row sample weights (issue 21 item 2): the observed-only operator
 with a weights array, its kernels against tests/reference.py, and the fits built on them."""
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -473,3 +475,57 @@ def test_weighted_newton_cd_descends_to_the_mu_objective():
         ref.weighted_beta_divergence(X, Wt, newton.W, newton.H, 1.0), rel=1e-9)
     mu_fit = nn.nmf(X, 3, solver="mu", max_iter=3000, **kw)
     assert newton.loss <= mu_fit.loss * (1 + 1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("solver, beta", [("cd", 2), ("mu", 2), ("mu", 1), ("mu", 3),
+                                          ("newton-cd", 1)])
+def test_sample_weight_alone_runs_on_rows_scaled_not_entry_by_entry(monkeypatch, fmt, solver,
+                                                                    beta):
+    """Per-row weights alone: the fit of ``diag(s^(1/β)) X`` with W rescaled at the end, the
+    same objective and iterates (to rounding) as the per-entry weights path, which a weights
+    array of the same values takes; a sparse X stays as sparse.  (Not "hals": its number of
+    sweeps per half-step follows the stored entries, which the two paths count differently.)"""
+    nmf_module = importlib.import_module("nmf_numba.nmf")  # (nmf_numba.nmf is the function)
+
+    rng = np.random.default_rng(4)
+    X = rng.random((25, 18)) + 0.05
+    if fmt == "csr":
+        X[X < 0.5] = 0.0
+        X = sp.csr_matrix(X)
+    s = rng.uniform(0.2, 3.0, 25)
+    W0, H0 = nn.initialize(X, 3, "random", random_state=0)
+    kw = dict(init=(W0, H0), solver=solver, beta_loss=beta, max_iter=40, tol=0,
+              accelerate=False)
+    calls = []
+    row_scaled = nmf_module._row_scaled
+    monkeypatch.setattr(nmf_module, "_row_scaled",
+                        lambda *a: calls.append(1) or row_scaled(*a))
+    fast = nn.nmf(X, 3, sample_weight=s, **kw)
+    assert calls == [1] and fast.W.shape == (25, 3)
+    entrywise = nn.nmf(X, 3, weights=np.repeat(s[:, None], 18, axis=1), **kw)
+    tol = 1e-7
+    np.testing.assert_allclose(fast.W, entrywise.W, rtol=tol, atol=tol * 1e-2)
+    np.testing.assert_allclose(fast.H, entrywise.H, rtol=tol, atol=tol * 1e-2)
+    assert fast.loss == pytest.approx(entrywise.loss, rel=tol * 1e-2)
+    np.testing.assert_allclose(fast.history["objective"], entrywise.history["objective"],
+                               rtol=tol * 1e-2)
+
+
+def test_sample_weight_takes_the_entry_path_where_rows_cannot_be_rescaled(monkeypatch):
+    nmf_module = importlib.import_module("nmf_numba.nmf")  # (nmf_numba.nmf is the function)
+
+    rng = np.random.default_rng(5)
+    X = rng.random((20, 12)) + 0.05
+    s = rng.uniform(0.5, 2.0, 20)
+    ran = []
+    row_scaled = nmf_module._row_scaled
+    monkeypatch.setattr(nmf_module, "_row_scaled",
+                        lambda *a: ran.append(row_scaled(*a) is not None) or row_scaled(*a))
+    nn.nmf(X, 2, sample_weight=s, alpha_W=0.01, random_state=0, max_iter=5)   # W penalty
+    nn.nmf(X, 2, sample_weight=np.r_[0.0, s[1:]], random_state=0, max_iter=5)  # s_i = 0
+    nn.nmf(X, 2, sample_weight=s, beta_loss=0.5, solver="mu", random_state=0, max_iter=5)
+    nn.nmf(X, 2, sample_weight=s, n_init=2, random_state=0, max_iter=5)
+    assert ran == [False, False, False, False]
+    nn.nmf(X, 2, sample_weight=s, random_state=0, max_iter=5)
+    assert ran[-1] is True
