@@ -49,7 +49,9 @@ CASES = [
     ("low-noise", "hals", 4000), ("low-noise", "anls", 6000),
     ("noisy", "hals", 4000), ("noisy", "anls", 4000),
     ("csr", "hals", 4000), ("csr", "anls", 4000), ("csr", "cd", 4000),
-    pytest.param("csr", "pgd", 1000, marks=pytest.mark.slow),
+    # pgd is slow on this one: 1.08e-4 above the best at 1000 iterations, 9.9e-5 at 2000,
+    # 2.5e-8 at 3000 (measured 2026-12-06)
+    pytest.param("csr", "pgd", 3000, marks=pytest.mark.slow),
 ]
 
 
