@@ -331,20 +331,11 @@ def masked_mu_update(X, M, A, B, beta):
 
 def masked_hals_rows(X, M, A, B, l1, l2, n_sweeps):
     """Per row: G_i = Σ_{j observed} b_j b_jᵀ + l2 I, c_i = Σ x_ij b_j − l1, then n_sweeps
-    exact coordinate minimisations of ½ aᵀ G_i a − c_i·a over a ≥ 0."""
-    X = dense(X)
-    A = np.array(A, np.float64)
-    B = np.asarray(B, np.float64)
-    for i in range(A.shape[0]):
-        obs = np.asarray(M[i], bool)
-        G = B[obs].T @ B[obs] + l2 * np.eye(B.shape[1])
-        c = X[i, obs] @ B[obs] - l1
-        for _ in range(n_sweeps):
-            for r in range(A.shape[1]):
-                if G[r, r] > 0:
-                    rest = G[r] @ A[i] - G[r, r] * A[i, r]
-                    A[i, r] = max((c[r] - rest) / G[r, r], 0.0)
-    return A
+    exact coordinate minimisations of ½ aᵀ G_i a − c_i·a over a ≥ 0: the weighted sweep
+    (:func:`weighted_hals_rows`) with weight 1 on the observed entries and 0 elsewhere."""
+    M = np.asarray(M, bool)
+    return weighted_hals_rows(np.where(M, dense(X), 0.0), M.astype(np.float64), A, B, l1, l2,
+                              n_sweeps)
 
 
 def knn_graph(X, n_neighbors, weight="binary", sigma=None):

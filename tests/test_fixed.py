@@ -322,7 +322,7 @@ def test_rank_search_refuses_them():
 
 
 def test_dask_refuses_them():
-    da = pytest.importorskip("dask.array")
+    da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
     X, W0, H0 = _problem()
     with pytest.raises(ValueError, match="not supported on a Dask array"):
         nn.nmf(da.from_array(X, chunks=(8, 18)), K, init=(W0, H0), fix_W=[0])

@@ -151,7 +151,7 @@ def test_nmf_many_passes_it_through(mode):
 
 
 def test_dask():
-    da = pytest.importorskip("dask.array")
+    da = pytest.importorskip("dask.array", reason="the Dask path needs the dask extra")
     X = make_data(30, 12, seed=4, positive=True)
     Xd = da.from_array(X, chunks=(10, 12))
     kw = dict(init="random", random_state=0, max_iter=10, tol=0)
