@@ -577,9 +577,19 @@ def weighted_entries(X, observed, weights, sample_weight):
             pattern.eliminate_zeros()
             coo = pattern.tocoo()
             rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
-        if sp.issparse(X):
-            values = (X.toarray()[rows, cols] if rows.size == m * n else
-                      np.asarray(X[rows, cols]).ravel())
+        if sp.issparse(X) and rows.size == m * n:  # every entry counts, zeros included
+            if m * n > DENSE_WEIGHTS_LIMIT:
+                raise ValueError(
+                    f"weights/sample_weight make every entry of the sparse X count ({m}×{n}, "
+                    f"more than {DENSE_WEIGHTS_LIMIT} entries held one by one). Pass "
+                    "missing='unobserved' (only the stored entries count), or sample_weight "
+                    "alone without a penalty on W (it then scales X's rows and stays sparse).")
+            coo = X.tocoo()  # the counted values, one per entry in row-major order
+            values = np.zeros(m * n, dtype=X.dtype)
+            values[coo.row.astype(np.int64) * n + coo.col] = coo.data
+            values = values[rows * n + cols]
+        elif sp.issparse(X):
+            values = np.asarray(X[rows, cols]).ravel()
         else:
             values = X[rows, cols]
         w = np.ones(rows.size) if weights is None else weights[rows, cols]

@@ -529,3 +529,18 @@ def test_sample_weight_takes_the_entry_path_where_rows_cannot_be_rescaled(monkey
     assert ran == [False, False, False, False]
     nn.nmf(X, 2, sample_weight=s, random_state=0, max_iter=5)
     assert ran[-1] is True
+
+
+def test_sparse_x_with_every_entry_weighted_is_bounded(monkeypatch):
+    """sample_weight with a W penalty on a sparse X counts every entry one by one (no dense
+    copy of X is made); above DENSE_WEIGHTS_LIMIT entries that is refused with the ways out."""
+    from nmf_numba import _data
+
+    X = sp.random(30, 20, density=0.2, format="csr", random_state=0)
+    s = np.linspace(0.5, 2.0, 30)
+    res = nn.nmf(X, 2, sample_weight=s, alpha_W=0.01, random_state=0, max_iter=5)
+    dense = nn.nmf(X.toarray(), 2, sample_weight=s, alpha_W=0.01, random_state=0, max_iter=5)
+    assert res.loss == pytest.approx(dense.loss, rel=1e-9)
+    monkeypatch.setattr(_data, "DENSE_WEIGHTS_LIMIT", 30 * 20 - 1)
+    with pytest.raises(ValueError, match="every entry of the sparse X count"):
+        nn.nmf(X, 2, sample_weight=s, alpha_W=0.01, random_state=0, max_iter=5)
